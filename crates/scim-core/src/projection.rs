@@ -1,0 +1,203 @@
+//! `attributes` and `excludedAttributes` (RFC 7644 §3.9) with the `returned`
+//! characteristic (RFC 7643 §2.2):
+//! - `always` (`id`, and `schemas`, which is not an attribute but is always
+//!   sent) survives every projection;
+//! - `never` (`password`) is never returned;
+//! - `default` is returned unless `attributes` leaves it out or
+//!   `excludedAttributes` names it;
+//! - `request` is returned only when `attributes` names it.
+//!
+//! Unknown names in either list are ignored: a client asking for an
+//! attribute this server does not have simply does not get it.
+
+use crate::error::ScimError;
+use crate::path::AttrPath;
+use crate::schema::{AttributeDef, Container, Resolved, ResourceType, Returned};
+use serde_json::{Map, Value};
+
+/// A parsed pair of `attributes` / `excludedAttributes` lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projection {
+    pub attributes: Vec<AttrPath>,
+    pub excluded: Vec<AttrPath>,
+}
+
+/// One list entry resolved against a resource type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target<'a> {
+    /// A whole extension object, by canonical URN.
+    Extension(&'a str),
+    /// An attribute (and perhaps one sub-attribute), by canonical names.
+    Attr { container: Option<&'a str>, name: &'a str, sub: Option<&'a str> },
+}
+
+impl Projection {
+    /// Parses the comma-separated query parameters (or the arrays of a
+    /// SearchRequest joined by commas). A malformed name is 400
+    /// `invalidValue`.
+    pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, ScimError> {
+        Ok(Projection { attributes: parse_list(attributes)?, excluded: parse_list(excluded)? })
+    }
+
+    /// Builds a projection from lists as they appear in a SearchRequest body.
+    pub fn from_lists(attributes: &[String], excluded: &[String]) -> Result<Projection, ScimError> {
+        Projection::parse(Some(&attributes.join(",")), Some(&excluded.join(",")))
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.attributes.is_empty() && self.excluded.is_empty()
+    }
+
+    /// Whether the response will contain `name` (a top-level attribute of the
+    /// core schema or a common attribute). Stores use it to skip loading
+    /// large derived values, such as a group's members, that would be
+    /// projected away.
+    pub fn includes(&self, rt: &ResourceType, name: &str) -> bool {
+        let Some(def) = rt.common().attribute(name).or_else(|| rt.core.attribute(name)) else {
+            return false;
+        };
+        let targets = self.targets(rt);
+        self.keep_attr(&targets, None, def)
+    }
+
+    /// Returns the projected copy of `doc`, a resource of type `rt`.
+    pub fn apply(&self, rt: &ResourceType, doc: &Value) -> Value {
+        let Some(obj) = doc.as_object() else { return doc.clone() };
+        let targets = self.targets(rt);
+        let mut out = Map::new();
+        for (key, value) in obj {
+            if key == "schemas" {
+                out.insert(key.clone(), value.clone());
+            } else if let Some(ext) = rt.extension(key) {
+                let Some(attrs) = value.as_object() else { continue };
+                let mut ext_out = Map::new();
+                for (name, v) in attrs {
+                    let Some(def) = ext.attribute(name) else { continue };
+                    if let Some(pv) = self.project_attr(&targets, Some(&ext.id), def, v) {
+                        ext_out.insert(def.name.clone(), pv);
+                    }
+                }
+                if !ext_out.is_empty() {
+                    out.insert(ext.id.clone(), Value::Object(ext_out));
+                }
+            } else if let Some(def) = rt.common().attribute(key).or_else(|| rt.core.attribute(key))
+                && let Some(pv) = self.project_attr(&targets, None, def, value)
+            {
+                out.insert(def.name.clone(), pv);
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn targets<'a>(&self, rt: &'a ResourceType) -> (Vec<Target<'a>>, Vec<Target<'a>>) {
+        let resolve = |list: &[AttrPath]| -> Vec<Target<'a>> {
+            list.iter()
+                .filter_map(|p| match rt.resolve(p)? {
+                    Resolved::Extension(s) => Some(Target::Extension(&s.id)),
+                    Resolved::Attr(a) => Some(Target::Attr {
+                        container: match a.container {
+                            Container::Top => None,
+                            Container::Extension(urn) => Some(urn),
+                        },
+                        name: &a.attr.name,
+                        sub: a.sub.map(|s| s.name.as_str()),
+                    }),
+                })
+                .collect()
+        };
+        (resolve(&self.attributes), resolve(&self.excluded))
+    }
+
+    fn keep_attr(&self, targets: &(Vec<Target<'_>>, Vec<Target<'_>>), container: Option<&str>, def: &AttributeDef) -> bool {
+        let (attrs, excluded) = targets;
+        let named_in = |list: &[Target<'_>], whole_only: bool| {
+            list.iter().any(|t| match *t {
+                Target::Extension(urn) => container == Some(urn),
+                Target::Attr { container: c, name, sub } => {
+                    c == container && name == def.name && (!whole_only || sub.is_none())
+                }
+            })
+        };
+        match def.returned {
+            Returned::Always => true,
+            Returned::Never => false,
+            Returned::Request => named_in(attrs, false),
+            Returned::Default if !self.attributes.is_empty() => named_in(attrs, false),
+            Returned::Default => !named_in(excluded, true),
+        }
+    }
+
+    /// The projected value of one attribute, or `None` to leave it out.
+    fn project_attr(
+        &self,
+        targets: &(Vec<Target<'_>>, Vec<Target<'_>>),
+        container: Option<&str>,
+        def: &AttributeDef,
+        value: &Value,
+    ) -> Option<Value> {
+        if !self.keep_attr(targets, container, def) {
+            return None;
+        }
+        if !def.is_complex() || def.returned == Returned::Always {
+            return Some(value.clone());
+        }
+        // Sub-attributes named for this attribute, in either list.
+        let subs = |list: &[Target<'_>]| -> Vec<String> {
+            list.iter()
+                .filter_map(|t| match *t {
+                    Target::Attr { container: c, name, sub: Some(s) } if c == container && name == def.name => {
+                        Some(s.to_string())
+                    }
+                    _ => None,
+                })
+                .collect()
+        };
+        let wanted = subs(&targets.0);
+        let whole_wanted = targets.0.iter().any(|t| match *t {
+            Target::Extension(urn) => container == Some(urn),
+            Target::Attr { container: c, name, sub } => c == container && name == def.name && sub.is_none(),
+        });
+        let unwanted = subs(&targets.1);
+        let keep_sub = |sub: &AttributeDef| -> bool {
+            let named = wanted.iter().any(|w| w == &sub.name);
+            match sub.returned {
+                Returned::Always => true,
+                Returned::Never => false,
+                Returned::Request => named,
+                Returned::Default => {
+                    (named || whole_wanted || self.attributes.is_empty()) && !unwanted.iter().any(|u| u == &sub.name)
+                }
+            }
+        };
+        let project_one = |v: &Value| -> Option<Value> {
+            let obj = v.as_object()?;
+            let kept: Map<String, Value> = obj
+                .iter()
+                .filter(|(k, _)| def.sub_attribute(k).is_some_and(&keep_sub))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            (!kept.is_empty()).then_some(Value::Object(kept))
+        };
+        match value {
+            Value::Array(items) => {
+                let kept: Vec<Value> = items.iter().filter_map(project_one).collect();
+                (!kept.is_empty()).then_some(Value::Array(kept))
+            }
+            other => project_one(other),
+        }
+    }
+}
+
+fn parse_list(text: Option<&str>) -> Result<Vec<AttrPath>, ScimError> {
+    let Some(text) = text else { return Ok(Vec::new()) };
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            AttrPath::parse(s).ok_or_else(|| ScimError::invalid_value(format!("'{s}' is not a valid attribute name")))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests;
