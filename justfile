@@ -22,9 +22,13 @@ bench:
 fuzz-build:
     cargo build --manifest-path fuzz/Cargo.toml --bins
 
-# Runs one fuzz target (needs cargo-fuzz and a nightly toolchain).
+# Runs one fuzz target, coverage-guided, on the stable toolchain (the same
+# sancov flags cargo-fuzz passes; building for an explicit --target keeps them
+# off build scripts). Corpus in fuzz/corpus/<target>, crashes in fuzz/.
 fuzz target="filter_parse" seconds="60":
-    cargo +nightly fuzz run {{target}} -- -max_total_time={{seconds}}
+    cd fuzz && RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Cdebug-assertions" CARGO_TARGET_DIR=target/cov cargo build --release --bin {{target}} --target x86_64-unknown-linux-gnu
+    mkdir -p fuzz/corpus/{{target}}
+    fuzz/target/cov/x86_64-unknown-linux-gnu/release/{{target}} -max_total_time={{seconds}} fuzz/corpus/{{target}}
 
 # Everything CI runs.
 ci:

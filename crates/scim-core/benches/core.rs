@@ -3,7 +3,10 @@
 //! three-operation PATCH. Targets (issue 2): parse under 5 us, PATCH under
 //! 50 us. Run with `just bench`; figures are in docs/performance.md.
 
-#![allow(clippy::expect_used, reason = "a benchmark whose fixed inputs fail must stop, not report nothing")]
+#![allow(
+    clippy::expect_used,
+    reason = "a benchmark whose fixed inputs fail must stop, not report nothing"
+)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use scim_core::filter::{self, FilterLimits};
@@ -48,7 +51,9 @@ fn benches(c: &mut Criterion) {
     c.bench_function("filter_parse_entra_userName_eq", |b| {
         b.iter(|| filter::parse(black_box(ENTRA_FILTER), &limits))
     });
-    c.bench_function("filter_parse_rich", |b| b.iter(|| filter::parse(black_box(RICH_FILTER), &limits)));
+    c.bench_function("filter_parse_rich", |b| {
+        b.iter(|| filter::parse(black_box(RICH_FILTER), &limits))
+    });
 
     let simple = filter::parse(ENTRA_FILTER, &limits).expect("fixture filter parses");
     let rich = filter::parse(RICH_FILTER, &limits).expect("fixture filter parses");
@@ -56,7 +61,9 @@ fn benches(c: &mut Criterion) {
     c.bench_function("filter_eval_entra_userName_eq", |b| {
         b.iter(|| filter::matches(black_box(&simple), registry.user(), black_box(&doc)))
     });
-    c.bench_function("filter_eval_rich", |b| b.iter(|| filter::matches(black_box(&rich), registry.user(), black_box(&doc))));
+    c.bench_function("filter_eval_rich", |b| {
+        b.iter(|| filter::matches(black_box(&rich), registry.user(), black_box(&doc)))
+    });
 
     // The three operations Entra sends when a user changes department and is
     // deactivated: a path-less replace, a value-path replace, a boolean string.
@@ -70,12 +77,17 @@ fn benches(c: &mut Criterion) {
         ]
     });
     let ops = patch::parse_request(&body).expect("fixture PATCH parses");
-    assert!(patch::apply(registry.user(), &doc, None, &ops).is_ok(), "fixture PATCH applies");
+    assert!(
+        patch::apply(registry.user(), &doc, None, &ops).is_ok(),
+        "fixture PATCH applies"
+    );
     c.bench_function("patch_apply_3_ops", |b| {
         b.iter(|| patch::apply(registry.user(), black_box(&doc), None, black_box(&ops)))
     });
     c.bench_function("patch_parse_and_apply_3_ops", |b| {
-        b.iter(|| patch::parse_request(black_box(&body)).map(|ops| patch::apply(registry.user(), &doc, None, &ops).is_ok()))
+        b.iter(|| {
+            patch::parse_request(black_box(&body)).map(|ops| patch::apply(registry.user(), &doc, None, &ops).is_ok())
+        })
     });
 }
 

@@ -41,11 +41,18 @@ impl Condition {
         if value == "*" {
             return Ok(Condition::Any);
         }
-        let bad = || ScimError::invalid_syntax(format!("{header_name} must be '*' or a list of entity tags like W/\"3\""));
+        let bad = || {
+            ScimError::invalid_syntax(format!(
+                "{header_name} must be '*' or a list of entity tags like W/\"3\""
+            ))
+        };
         let mut tags = Vec::new();
         for part in value.split(',').map(str::trim) {
             let body = part.strip_prefix("W/").unwrap_or(part);
-            let well_formed = body.len() >= 2 && body.starts_with('"') && body.ends_with('"') && !body[1..body.len() - 1].contains('"');
+            let well_formed = body.len() >= 2
+                && body.starts_with('"')
+                && body.ends_with('"')
+                && !body[1..body.len() - 1].contains('"');
             if !well_formed {
                 return Err(bad());
             }

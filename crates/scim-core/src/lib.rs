@@ -19,6 +19,7 @@ pub mod etag;
 pub mod filter;
 pub mod members;
 pub mod messages;
+pub mod patch;
 pub mod path;
 pub mod projection;
 pub mod schema;

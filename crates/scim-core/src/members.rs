@@ -46,7 +46,10 @@ pub struct Member {
 
 impl Member {
     pub fn new(value: impl Into<String>) -> Member {
-        Member { value: value.into(), kind: None }
+        Member {
+            value: value.into(),
+            kind: None,
+        }
     }
 
     /// Reads one element of a `members` array (already validated against the
@@ -57,13 +60,17 @@ impl Member {
             .and_then(Value::as_str)
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ScimError::invalid_value("each member needs a non-empty 'value' (the member's id)"))?;
-        let kind = match v.get("type").and_then(Value::as_str) {
-            None => None,
-            Some(t) => Some(MemberKind::parse(t).ok_or_else(|| {
-                ScimError::invalid_value(format!("member type '{t}' is neither 'User' nor 'Group'"))
-            })?),
-        };
-        Ok(Member { value: value.to_string(), kind })
+        let kind =
+            match v.get("type").and_then(Value::as_str) {
+                None => None,
+                Some(t) => Some(MemberKind::parse(t).ok_or_else(|| {
+                    ScimError::invalid_value(format!("member type '{t}' is neither 'User' nor 'Group'"))
+                })?),
+            };
+        Ok(Member {
+            value: value.to_string(),
+            kind,
+        })
     }
 
     /// Reads a whole `members` value (array, or one object).
@@ -180,7 +187,10 @@ mod tests {
     fn member_parsing_accepts_any_type_case_and_rejects_empty_values() {
         let m = Member::from_json(&serde_json::json!({"value": "1", "type": "user"})).unwrap();
         assert_eq!(m.kind, Some(MemberKind::User));
-        assert_eq!(Member::from_json(&serde_json::json!({"value": ""})).unwrap_err().status, 400);
+        assert_eq!(
+            Member::from_json(&serde_json::json!({"value": ""})).unwrap_err().status,
+            400
+        );
         assert!(Member::from_json(&serde_json::json!({"value": "1", "type": "robot"})).is_err());
     }
 }

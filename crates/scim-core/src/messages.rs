@@ -130,7 +130,10 @@ pub struct BulkResponse {
 
 impl BulkResponse {
     pub fn new(operations: Vec<BulkOperationResult>) -> BulkResponse {
-        BulkResponse { schemas: vec![BULK_RESPONSE_URN.to_string()], operations }
+        BulkResponse {
+            schemas: vec![BULK_RESPONSE_URN.to_string()],
+            operations,
+        }
     }
 }
 

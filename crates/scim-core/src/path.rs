@@ -19,12 +19,20 @@ pub struct AttrPath {
 impl AttrPath {
     /// A path with just an attribute name.
     pub fn name(name: impl Into<String>) -> Self {
-        AttrPath { urn: None, name: name.into(), sub: None }
+        AttrPath {
+            urn: None,
+            name: name.into(),
+            sub: None,
+        }
     }
 
     /// A path `name.sub`.
     pub fn sub(name: impl Into<String>, sub: impl Into<String>) -> Self {
-        AttrPath { urn: None, name: name.into(), sub: Some(sub.into()) }
+        AttrPath {
+            urn: None,
+            name: name.into(),
+            sub: Some(sub.into()),
+        }
     }
 
     /// Parses `[urn:]name[.sub]`. The caller has already cut off anything
@@ -107,7 +115,8 @@ pub fn is_attr_name(s: &str) -> bool {
 fn is_urn(s: &str) -> bool {
     s.len() > 4
         && s.split(':').all(|part| !part.is_empty())
-        && s.chars().all(|c| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '"' | '(' | ')'))
+        && s.chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '[' | ']' | '"' | '(' | ')'))
 }
 
 #[cfg(test)]
@@ -117,13 +126,21 @@ mod tests {
     #[test]
     fn parses_simple_sub_and_urn_paths() {
         assert_eq!(AttrPath::parse("userName"), Some(AttrPath::name("userName")));
-        assert_eq!(AttrPath::parse("name.givenName"), Some(AttrPath::sub("name", "givenName")));
-        let p = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value")
-            .unwrap();
-        assert_eq!(p.urn.as_deref(), Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
+        assert_eq!(
+            AttrPath::parse("name.givenName"),
+            Some(AttrPath::sub("name", "givenName"))
+        );
+        let p = AttrPath::parse("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value").unwrap();
+        assert_eq!(
+            p.urn.as_deref(),
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
+        );
         assert_eq!(p.name, "manager");
         assert_eq!(p.sub.as_deref(), Some("value"));
-        assert_eq!(p.to_string(), "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value");
+        assert_eq!(
+            p.to_string(),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        );
     }
 
     #[test]

@@ -28,7 +28,11 @@ enum Target<'a> {
     /// A whole extension object, by canonical URN.
     Extension(&'a str),
     /// An attribute (and perhaps one sub-attribute), by canonical names.
-    Attr { container: Option<&'a str>, name: &'a str, sub: Option<&'a str> },
+    Attr {
+        container: Option<&'a str>,
+        name: &'a str,
+        sub: Option<&'a str>,
+    },
 }
 
 impl Projection {
@@ -36,7 +40,10 @@ impl Projection {
     /// SearchRequest joined by commas). A malformed name is 400
     /// `invalidValue`.
     pub fn parse(attributes: Option<&str>, excluded: Option<&str>) -> Result<Projection, ScimError> {
-        Ok(Projection { attributes: parse_list(attributes)?, excluded: parse_list(excluded)? })
+        Ok(Projection {
+            attributes: parse_list(attributes)?,
+            excluded: parse_list(excluded)?,
+        })
     }
 
     /// Builds a projection from lists as they appear in a SearchRequest body.
@@ -108,14 +115,21 @@ impl Projection {
         (resolve(&self.attributes), resolve(&self.excluded))
     }
 
-    fn keep_attr(&self, targets: &(Vec<Target<'_>>, Vec<Target<'_>>), container: Option<&str>, def: &AttributeDef) -> bool {
+    fn keep_attr(
+        &self,
+        targets: &(Vec<Target<'_>>, Vec<Target<'_>>),
+        container: Option<&str>,
+        def: &AttributeDef,
+    ) -> bool {
         let (attrs, excluded) = targets;
         let named_in = |list: &[Target<'_>], whole_only: bool| {
             list.iter().any(|t| match *t {
                 Target::Extension(urn) => container == Some(urn),
-                Target::Attr { container: c, name, sub } => {
-                    c == container && name == def.name && (!whole_only || sub.is_none())
-                }
+                Target::Attr {
+                    container: c,
+                    name,
+                    sub,
+                } => c == container && name == def.name && (!whole_only || sub.is_none()),
             })
         };
         match def.returned {
@@ -145,9 +159,11 @@ impl Projection {
         let subs = |list: &[Target<'_>]| -> Vec<String> {
             list.iter()
                 .filter_map(|t| match *t {
-                    Target::Attr { container: c, name, sub: Some(s) } if c == container && name == def.name => {
-                        Some(s.to_string())
-                    }
+                    Target::Attr {
+                        container: c,
+                        name,
+                        sub: Some(s),
+                    } if c == container && name == def.name => Some(s.to_string()),
                     _ => None,
                 })
                 .collect()
@@ -155,7 +171,11 @@ impl Projection {
         let wanted = subs(&targets.0);
         let whole_wanted = targets.0.iter().any(|t| match *t {
             Target::Extension(urn) => container == Some(urn),
-            Target::Attr { container: c, name, sub } => c == container && name == def.name && sub.is_none(),
+            Target::Attr {
+                container: c,
+                name,
+                sub,
+            } => c == container && name == def.name && sub.is_none(),
         });
         let unwanted = subs(&targets.1);
         let keep_sub = |sub: &AttributeDef| -> bool {

@@ -46,9 +46,13 @@ impl SortSpec {
     pub fn new(by: &str, order: SortOrder, types: &[&ResourceType]) -> Result<SortSpec, ScimError> {
         let path = AttrPath::parse(by)
             .ok_or_else(|| ScimError::invalid_value(format!("sortBy '{by}' is not a valid attribute name")))?;
-        let sortable = types.iter().any(|rt| rt.resolve_attr(&path).is_some_and(|a| key_def(&a).is_some()));
+        let sortable = types
+            .iter()
+            .any(|rt| rt.resolve_attr(&path).is_some_and(|a| key_def(&a).is_some()));
         if !sortable {
-            return Err(ScimError::invalid_value(format!("cannot sort by '{by}': no such sortable attribute")));
+            return Err(ScimError::invalid_value(format!(
+                "cannot sort by '{by}': no such sortable attribute"
+            )));
         }
         Ok(SortSpec { by: path, order })
     }
@@ -79,7 +83,11 @@ fn id_of(doc: &Value) -> &str {
 /// `value` sub-attribute of a complex attribute named without one.
 fn key_def<'a>(a: &AttrRef<'a>) -> Option<&'a crate::schema::AttributeDef> {
     let def = a.target();
-    if def.is_complex() { def.value_sub_attribute() } else { Some(def) }
+    if def.is_complex() {
+        def.value_sub_attribute()
+    } else {
+        Some(def)
+    }
 }
 
 /// A comparable sort key. Variants of different kinds (only possible with
@@ -146,7 +154,11 @@ pub fn sort_key(rt: &ResourceType, path: &AttrPath, doc: &Value) -> Option<SortK
             .or_else(|| items.first())?,
         v => v,
     };
-    let leaf = if a.attr.is_complex() { element.get(&def.name)? } else { element };
+    let leaf = if a.attr.is_complex() {
+        element.get(&def.name)?
+    } else {
+        element
+    };
     key_of(def.kind, def.case_exact, leaf)
 }
 

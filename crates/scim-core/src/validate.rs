@@ -78,10 +78,15 @@ pub fn validate(rt: &ResourceType, input: &Value, mode: Mode<'_>) -> Result<Valu
     check_required(&core, rt.core.as_ref(), None)?;
     for ext in &rt.extensions {
         let data = extensions.iter().find(|(s, _)| s.id == ext.schema.id).map(|(_, m)| m);
-        match data {
+        // An extension with no data (in replace mode an empty map stands in
+        // for it) is absent: its required attributes only bind when present.
+        match data.filter(|m| !m.is_empty()) {
             Some(m) => check_required(m, &ext.schema, Some(&ext.schema.id))?,
             None if ext.required => {
-                return Err(ScimError::invalid_value(format!("schema extension '{}' is required", ext.schema.id)));
+                return Err(ScimError::invalid_value(format!(
+                    "schema extension '{}' is required",
+                    ext.schema.id
+                )));
             }
             None => {}
         }
@@ -116,8 +121,15 @@ fn check_schemas_member(rt: &ResourceType, obj: &Map<String, Value>) -> Result<(
         .as_array()
         .filter(|l| l.iter().all(Value::is_string))
         .ok_or_else(|| ScimError::invalid_syntax("'schemas' must be an array of URN strings"))?;
-    if !list.iter().filter_map(Value::as_str).any(|s| s.eq_ignore_ascii_case(&rt.core.id)) {
-        return Err(ScimError::invalid_syntax(format!("'schemas' must contain '{}'", rt.core.id)));
+    if !list
+        .iter()
+        .filter_map(Value::as_str)
+        .any(|s| s.eq_ignore_ascii_case(&rt.core.id))
+    {
+        return Err(ScimError::invalid_syntax(format!(
+            "'schemas' must contain '{}'",
+            rt.core.id
+        )));
     }
     Ok(())
 }
@@ -158,7 +170,9 @@ pub fn coerce_attribute(def: &AttributeDef, value: &Value, path: &str) -> Result
         (false, Value::Array(items)) => match items.as_slice() {
             [] => Ok(None),
             [one] => coerce_single(def, one, path),
-            _ => Err(ScimError::invalid_value(format!("'{path}' is single-valued but got an array"))),
+            _ => Err(ScimError::invalid_value(format!(
+                "'{path}' is single-valued but got an array"
+            ))),
         },
         (false, single) => coerce_single(def, single, path),
     }
@@ -166,9 +180,8 @@ pub fn coerce_attribute(def: &AttributeDef, value: &Value, path: &str) -> Result
 
 /// Coerces one value (one element of a multi-valued attribute).
 pub fn coerce_single(def: &AttributeDef, value: &Value, path: &str) -> Result<Option<Value>, ScimError> {
-    let wrong = |expected: &str| {
-        ScimError::invalid_value(format!("'{path}' must be {expected}, got {}", json_kind(value)))
-    };
+    let wrong =
+        |expected: &str| ScimError::invalid_value(format!("'{path}' must be {expected}, got {}", json_kind(value)));
     let v = match (def.kind, value) {
         (_, Value::Null) => return Ok(None),
         (AttrType::Complex, Value::Object(obj)) => return coerce_complex(def, obj, path),
@@ -233,7 +246,11 @@ fn coerce_complex(def: &AttributeDef, obj: &Map<String, Value>, path: &str) -> R
 
 /// IdPs send `displayName` where a complex value defines `display`.
 fn display_alias<'a>(def: &'a AttributeDef, key: &str) -> Option<&'a AttributeDef> {
-    if key.eq_ignore_ascii_case("displayName") { def.sub_attribute("display") } else { None }
+    if key.eq_ignore_ascii_case("displayName") {
+        def.sub_attribute("display")
+    } else {
+        None
+    }
 }
 
 /// At most one `primary: true` per multi-valued attribute (RFC 7643 §2.4).
@@ -241,9 +258,14 @@ fn check_one_primary(def: &AttributeDef, values: &[Value], path: &str) -> Result
     if def.sub_attribute("primary").is_none() {
         return Ok(());
     }
-    let primaries = values.iter().filter(|v| v.get("primary") == Some(&Value::Bool(true))).count();
+    let primaries = values
+        .iter()
+        .filter(|v| v.get("primary") == Some(&Value::Bool(true)))
+        .count();
     if primaries > 1 {
-        return Err(ScimError::invalid_value(format!("'{path}' has {primaries} values with primary: true; at most one is allowed")));
+        return Err(ScimError::invalid_value(format!(
+            "'{path}' has {primaries} values with primary: true; at most one is allowed"
+        )));
     }
     Ok(())
 }
@@ -274,15 +296,26 @@ fn keep_immutable(
         Some(u) => current.get(u),
         None => Some(current),
     };
-    let Some(current) = current.and_then(Value::as_object) else { return Ok(()) };
-    for def in schema.attributes.iter().filter(|d| d.mutability == Mutability::Immutable) {
-        let Some(old) = current.get(&def.name).filter(|v| !v.is_null()) else { continue };
+    let Some(current) = current.and_then(Value::as_object) else {
+        return Ok(());
+    };
+    for def in schema
+        .attributes
+        .iter()
+        .filter(|d| d.mutability == Mutability::Immutable)
+    {
+        let Some(old) = current.get(&def.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
         match data.get(&def.name) {
             None => {
                 data.insert(def.name.clone(), old.clone());
             }
             Some(new) if new != old => {
-                return Err(ScimError::mutability(format!("attribute '{}' is immutable and already set", def.name)));
+                return Err(ScimError::mutability(format!(
+                    "attribute '{}' is immutable and already set",
+                    def.name
+                )));
             }
             Some(_) => {}
         }

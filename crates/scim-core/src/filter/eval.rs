@@ -24,7 +24,8 @@ use std::cmp::Ordering;
 ///   reference and binary; a number for integer and decimal (any JSON
 ///   number; numeric strings are not accepted); `true`/`false` or the
 ///   strings `"true"`/`"false"` in any case for boolean (IdPs send both);
-///   an RFC 3339 string for dateTime;
+///   an RFC 3339 string for dateTime (for every operator, `co`/`sw`/`ew`
+///   included);
 /// - `null` only with `eq` (absent) and `ne` (present);
 /// - a complex attribute named without a sub-attribute (`emails co "@x"`)
 ///   compares its `value` sub-attribute; without one only `pr` is allowed;
@@ -51,17 +52,19 @@ pub fn check(filter: &Filter, types: &[&ResourceType]) -> Result<(), ScimError> 
 ///   value (`emails.value eq "x"`: any email); a complex attribute named
 ///   without a sub-attribute compares its `value` sub-attribute;
 /// - `pr` holds for a value that is not null, `""`, `[]` or `{}` (an object
-///   whose members are all such, counts as empty too); `eq null` holds when
+///   whose members are all such counts as empty too); `eq null` holds when
 ///   the attribute is not present, `ne null` when it is;
 /// - `ne` is the negation of `eq` over the whole attribute: a resource
 ///   without the attribute, or none of whose values equal the operand,
-///   matches `ne`. (RFC 7644 does not say; this makes `not (a eq x)` and
-///   `a ne x` the same filter, which is what SQL stores can implement.)
+///   matches `ne`. (RFC 7644 does not say; this makes `a ne x` the same
+///   filter as `not (a eq x)` for every well-typed comparison, which SQL
+///   stores can implement as `NOT EXISTS`.)
 /// - strings, references and binary compare case-insensitively (Unicode
 ///   lower-casing) unless the attribute is caseExact; ordering on them is
 ///   lexicographic after that folding;
 /// - dateTime compares instants (`+02:00` and `Z` forms of one instant are
-///   equal); a stored value that is not RFC 3339 compares as text;
+///   equal); a stored value that is not RFC 3339 compares as text, and so
+///   do `co`/`sw`/`ew` (case-insensitively);
 /// - integer and decimal compare numerically, exactly when both are
 ///   integers; boolean supports `eq`/`ne`, with `"true"`/`"false"` strings
 ///   on either side taken as booleans;
@@ -99,7 +102,9 @@ fn check_leaf(path: &AttrPath, cond: Option<(CompareOp, &CompValue)>, scope: &Ch
         CheckScope::Types(types) => {
             let mut first_error = None;
             for rt in *types {
-                let Some(r) = rt.resolve_attr(path) else { continue };
+                let Some(r) = rt.resolve_attr(path) else {
+                    continue;
+                };
                 match leaf_error(path, r.target(), cond) {
                     None => return Ok(()),
                     Some(e) => {
@@ -107,7 +112,9 @@ fn check_leaf(path: &AttrPath, cond: Option<(CompareOp, &CompValue)>, scope: &Ch
                     }
                 }
             }
-            Err(ScimError::invalid_filter(first_error.unwrap_or_else(|| format!("unknown attribute '{path}'"))))
+            Err(ScimError::invalid_filter(
+                first_error.unwrap_or_else(|| format!("unknown attribute '{path}'")),
+            ))
         }
         CheckScope::Within(parent_path, parent) => {
             if path.urn.is_some() || path.sub.is_some() {
@@ -116,7 +123,9 @@ fn check_leaf(path: &AttrPath, cond: Option<(CompareOp, &CompValue)>, scope: &Ch
                 )));
             }
             let Some(sub) = parent.sub_attribute(&path.name) else {
-                return Err(ScimError::invalid_filter(format!("unknown attribute '{parent_path}.{path}'")));
+                return Err(ScimError::invalid_filter(format!(
+                    "unknown attribute '{parent_path}.{path}'"
+                )));
             };
             match leaf_error(path, sub, cond) {
                 None => Ok(()),
@@ -129,7 +138,9 @@ fn check_leaf(path: &AttrPath, cond: Option<(CompareOp, &CompValue)>, scope: &Ch
 fn check_value_path(path: &AttrPath, inner: &Filter, types: &[&ResourceType]) -> Result<(), ScimError> {
     let mut first_error = None;
     for rt in types {
-        let Some(r) = rt.resolve_attr(path) else { continue };
+        let Some(r) = rt.resolve_attr(path) else {
+            continue;
+        };
         let result = if r.sub.is_none() && r.attr.is_complex() {
             check_in(inner, &CheckScope::Within(path, r.attr))
         } else {
@@ -152,7 +163,9 @@ fn leaf_error(path: &AttrPath, def: &AttributeDef, cond: Option<(CompareOp, &Com
     // `pr` asks about presence, which every attribute has.
     let (op, value) = cond?;
     let Some(def) = comparable(def) else {
-        return Some(format!("'{path}' is a complex attribute without a 'value' sub-attribute; only 'pr' applies to it"));
+        return Some(format!(
+            "'{path}' is a complex attribute without a 'value' sub-attribute; only 'pr' applies to it"
+        ));
     };
     comparison_error(def, op, value).map(|why| format!("'{path}' {} {value}: {why}", op.as_str()))
 }
@@ -160,7 +173,11 @@ fn leaf_error(path: &AttrPath, def: &AttributeDef, cond: Option<(CompareOp, &Com
 /// The definition a comparison on `def` compares: `def` itself, or the
 /// `value` sub-attribute of a complex attribute.
 fn comparable(def: &AttributeDef) -> Option<&AttributeDef> {
-    if def.is_complex() { def.value_sub_attribute() } else { Some(def) }
+    if def.is_complex() {
+        def.value_sub_attribute()
+    } else {
+        Some(def)
+    }
 }
 
 /// Why `op value` is meaningless for a simple attribute `def`, if it is.
@@ -178,7 +195,11 @@ fn comparison_error(def: &AttributeDef, op: CompareOp, value: &CompValue) -> Opt
         AttrType::Complex => true,
     };
     if op_undefined {
-        return Some(format!("'{}' is not defined for {} attributes", op.as_str(), kind.as_str()));
+        return Some(format!(
+            "'{}' is not defined for {} attributes",
+            op.as_str(),
+            kind.as_str()
+        ));
     }
     let value_fits = match (kind, value) {
         (AttrType::String | AttrType::Reference | AttrType::Binary, CompValue::String(_)) => true,
@@ -194,7 +215,9 @@ fn comparison_error(def: &AttributeDef, op: CompareOp, value: &CompValue) -> Opt
     Some(match kind {
         AttrType::DateTime => "a dateTime attribute needs an RFC 3339 date-time string".into(),
         AttrType::Boolean => "a boolean attribute needs true or false".into(),
-        AttrType::Integer | AttrType::Decimal => format!("an {} attribute needs a number", kind.as_str()),
+        AttrType::Integer | AttrType::Decimal => {
+            format!("an {} attribute needs a number", kind.as_str())
+        }
         _ => format!("a {} attribute needs a string", kind.as_str()),
     })
 }
@@ -280,9 +303,12 @@ fn attr_value<'a>(doc: &'a Value, container: Container<'_>, name: &str) -> Optio
 /// (documents written by older code or other tools may differ in case).
 fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
     let object = value.as_object()?;
-    object
-        .get(name)
-        .or_else(|| object.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, v)| v))
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The elements of a multi-valued attribute, or the single value itself.
@@ -325,7 +351,9 @@ fn is_present(value: &Value) -> bool {
 
 fn compare(def: &AttributeDef, values: Vec<&Value>, op: CompareOp, operand: &CompValue) -> bool {
     let (def, values) = if def.is_complex() {
-        let Some(value_def) = def.value_sub_attribute() else { return false };
+        let Some(value_def) = def.value_sub_attribute() else {
+            return false;
+        };
         let mut inner = Vec::new();
         for v in values {
             flatten_into(member(v, &value_def.name), &mut inner);
@@ -365,7 +393,11 @@ fn compare_one(def: &AttributeDef, op: CompareOp, stored: &Value, operand: &Comp
             compare_numbers(a, b).is_some_and(|o| holds(op, o))
         }
         (AttrType::DateTime, Value::String(a), CompValue::String(b)) => {
-            let instants = if is_substring_op(op) { None } else { parse_time(a).zip(parse_time(b)) };
+            let instants = if is_substring_op(op) {
+                None
+            } else {
+                parse_time(a).zip(parse_time(b))
+            };
             match instants {
                 Some((a, b)) => holds(op, a.cmp(&b)),
                 None => compare_text(op, a, b, false),
@@ -393,7 +425,11 @@ fn compare_text(op: CompareOp, stored: &str, operand: &str, case_exact: bool) ->
 }
 
 fn fold(s: &str, case_exact: bool) -> Cow<'_, str> {
-    if case_exact { Cow::Borrowed(s) } else { Cow::Owned(s.to_lowercase()) }
+    if case_exact {
+        Cow::Borrowed(s)
+    } else {
+        Cow::Owned(s.to_lowercase())
+    }
 }
 
 /// Integers compare exactly (an `i64` id beyond 2^53 must not equal its
@@ -421,10 +457,14 @@ fn holds(op: CompareOp, ordering: Ordering) -> bool {
 
 /// `path[inner]`: some element of the complex attribute satisfies `inner`.
 fn value_path(rt: &ResourceType, doc: &Value, path: &AttrPath, inner: &Filter) -> bool {
-    let Some(r) = rt.resolve_attr(path) else { return false };
+    let Some(r) = rt.resolve_attr(path) else {
+        return false;
+    };
     if r.sub.is_some() || !r.attr.is_complex() {
         return false;
     }
     let attr = attr_value(doc, r.container, &r.attr.name);
-    elements(attr).into_iter().any(|element| element.is_object() && eval(inner, &Scope::Element(r.attr, element)))
+    elements(attr)
+        .into_iter()
+        .any(|element| element.is_object() && eval(inner, &Scope::Element(r.attr, element)))
 }

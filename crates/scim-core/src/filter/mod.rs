@@ -9,7 +9,7 @@ mod print;
 mod tests;
 
 pub use eval::{check, matches};
-pub use parse::{parse, FilterLimits, MAX_SUPPORTED_DEPTH};
+pub use parse::{FilterLimits, MAX_SUPPORTED_DEPTH, parse};
 
 use crate::path::AttrPath;
 

@@ -30,7 +30,10 @@ pub struct FilterLimits {
 
 impl Default for FilterLimits {
     fn default() -> Self {
-        FilterLimits { max_length: 4096, max_depth: 64 }
+        FilterLimits {
+            max_length: 4096,
+            max_depth: 64,
+        }
     }
 }
 
@@ -40,7 +43,9 @@ impl Default for FilterLimits {
 /// (binding tighter than `or`, both left-associative), `not (...)`,
 /// parentheses and value paths `attr[valFilter]` (no nested value paths;
 /// their inner paths are plain sub-attribute names). Keywords and operators
-/// are case-insensitive; any run of ASCII whitespace separates tokens.
+/// are case-insensitive; any run of ASCII whitespace separates tokens, and
+/// none is needed next to parentheses, brackets and strings (lenient where
+/// RFC 7644 asks for exactly one space, since clients differ).
 /// Values are JSON literals: strings with every JSON escape, numbers,
 /// `true`, `false`, `null`. Entra's `emails[type eq "work"].value eq "x"`
 /// becomes `ValuePath(emails, And(type eq "work", value eq "x"))`.
@@ -63,7 +68,12 @@ pub fn parse(input: &str, limits: &FilterLimits) -> Result<Filter, ScimError> {
             limits.max_length
         )));
     }
-    let mut parser = Parser { src: input, pos: 0, depth: 0, max_depth: limits.max_depth.min(MAX_SUPPORTED_DEPTH) };
+    let mut parser = Parser {
+        src: input,
+        pos: 0,
+        depth: 0,
+        max_depth: limits.max_depth.min(MAX_SUPPORTED_DEPTH),
+    };
     let filter = parser.or_expr(Scope::Filter)?;
     let tok = parser.next()?;
     if tok.kind != Kind::Eof {
@@ -130,7 +140,11 @@ impl<'a> Parser<'a> {
         while bytes.get(start).is_some_and(u8::is_ascii_whitespace) {
             start += 1;
         }
-        let token = |kind, end: usize| Token { kind, text: self.src.get(start..end).unwrap_or(""), start };
+        let token = |kind, end: usize| Token {
+            kind,
+            text: self.src.get(start..end).unwrap_or(""),
+            start,
+        };
         let Some(&first) = bytes.get(start) else {
             return Ok(token(Kind::Eof, start));
         };
@@ -159,7 +173,10 @@ impl<'a> Parser<'a> {
             }
             _ => {
                 let mut end = start;
-                while bytes.get(end).is_some_and(|b| !b.is_ascii_whitespace() && !DELIMITERS.contains(b)) {
+                while bytes
+                    .get(end)
+                    .is_some_and(|b| !b.is_ascii_whitespace() && !DELIMITERS.contains(b))
+                {
                     end += 1;
                 }
                 return Ok(token(Kind::Word, end));
@@ -324,7 +341,10 @@ impl<'a> Parser<'a> {
             return Err(self.expected("a sub-attribute name after \"].\"", &sub));
         }
         let condition = self.condition(AttrPath::name(sub.text))?;
-        Ok(Filter::ValuePath(path, Box::new(Filter::And(Box::new(inner), Box::new(condition)))))
+        Ok(Filter::ValuePath(
+            path,
+            Box::new(Filter::And(Box::new(inner), Box::new(condition))),
+        ))
     }
 
     /// After a path: `pr` or `op value`.
@@ -344,16 +364,18 @@ impl<'a> Parser<'a> {
         const WHAT: &str = "a value (a string, number, true, false or null)";
         let tok = self.next()?;
         match tok.kind {
-            Kind::Str => serde_json::from_str::<String>(tok.text).map(CompValue::String).map_err(|e| {
-                // serde_json appends "at line 1 column N", which means
-                // nothing to someone who typed a query parameter.
-                let message = e.to_string();
-                let reason = message.split(" at line ").next().unwrap_or("invalid string");
-                ScimError::invalid_filter(format!(
-                    "invalid string at position {}: {reason}",
-                    self.char_pos(tok.start)
-                ))
-            }),
+            Kind::Str => serde_json::from_str::<String>(tok.text)
+                .map(CompValue::String)
+                .map_err(|e| {
+                    // serde_json appends "at line 1 column N", which means
+                    // nothing to someone who typed a query parameter.
+                    let message = e.to_string();
+                    let reason = message.split(" at line ").next().unwrap_or("invalid string");
+                    ScimError::invalid_filter(format!(
+                        "invalid string at position {}: {reason}",
+                        self.char_pos(tok.start)
+                    ))
+                }),
             Kind::Word => {
                 let text = tok.text;
                 if text.eq_ignore_ascii_case("true") {
@@ -363,9 +385,9 @@ impl<'a> Parser<'a> {
                 } else if text.eq_ignore_ascii_case("null") {
                     Ok(CompValue::Null)
                 } else if text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
-                    serde_json::from_str::<serde_json::Number>(text)
+                    parse_number(text)
                         .map(CompValue::Number)
-                        .map_err(|_| self.expected("a JSON number", &tok))
+                        .ok_or_else(|| self.expected("a JSON number", &tok))
                 } else {
                     Err(self.expected(WHAT, &tok))
                 }
@@ -373,6 +395,19 @@ impl<'a> Parser<'a> {
             _ => Err(self.expected(WHAT, &tok)),
         }
     }
+}
+
+/// A JSON number. serde_json checks the syntax and keeps integers exact;
+/// fractions are re-read by the standard library, whose parsing is
+/// correctly rounded where serde_json's default is not (it can be an ulp
+/// off for long mantissas), so printing and re-parsing a filter always
+/// gives back the same `f64`.
+fn parse_number(text: &str) -> Option<serde_json::Number> {
+    let number = serde_json::from_str::<serde_json::Number>(text).ok()?;
+    if number.is_f64() {
+        return text.parse::<f64>().ok().and_then(serde_json::Number::from_f64);
+    }
+    Some(number)
 }
 
 fn parse_op(text: &str) -> Option<CompareOp> {

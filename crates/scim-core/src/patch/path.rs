@@ -36,7 +36,11 @@ pub fn parse_path(text: &str) -> Result<PatchPath, ScimError> {
             return Err(ScimError::invalid_path(format!("unbalanced ']' in path '{text}'")));
         }
         let attr = parse_attr(text, text)?;
-        return Ok(PatchPath { attr, filter: None, sub: None });
+        return Ok(PatchPath {
+            attr,
+            filter: None,
+            sub: None,
+        });
     };
     let head = &text[..open];
     if head.contains(']') {
@@ -54,7 +58,9 @@ pub fn parse_path(text: &str) -> Result<PatchPath, ScimError> {
         .ok_or_else(|| ScimError::invalid_path(format!("path '{text}' has a '[' without its closing ']'")))?;
     let inner = &text[inner_start..close];
     if inner.trim().is_empty() {
-        return Err(ScimError::invalid_path(format!("path '{text}' has an empty value filter")));
+        return Err(ScimError::invalid_path(format!(
+            "path '{text}' has an empty value filter"
+        )));
     }
     let filter = crate::filter::parse(inner, &FilterLimits::default())
         .map_err(|e| ScimError::invalid_path(format!("invalid value filter in path '{text}': {}", e.detail)))?;
@@ -70,9 +76,15 @@ pub fn parse_path(text: &str) -> Result<PatchPath, ScimError> {
         }
         Some(name.to_string())
     } else {
-        return Err(ScimError::invalid_path(format!("unexpected '{rest}' after the value filter in path '{text}'")));
+        return Err(ScimError::invalid_path(format!(
+            "unexpected '{rest}' after the value filter in path '{text}'"
+        )));
     };
-    Ok(PatchPath { attr, filter: Some(filter), sub })
+    Ok(PatchPath {
+        attr,
+        filter: Some(filter),
+        sub,
+    })
 }
 
 fn parse_attr(part: &str, whole: &str) -> Result<AttrPath, ScimError> {
@@ -127,9 +139,9 @@ fn check_inner(filter: &Filter, whole: &str) -> Result<(), ScimError> {
         }
         Filter::Not(f) => check_inner(f, whole),
         Filter::Present(p) | Filter::Compare(p, _, _) => bare(p),
-        Filter::ValuePath(..) => {
-            Err(ScimError::invalid_path(format!("path '{whole}' nests a value filter inside a value filter")))
-        }
+        Filter::ValuePath(..) => Err(ScimError::invalid_path(format!(
+            "path '{whole}' nests a value filter inside a value filter"
+        ))),
     }
 }
 
@@ -147,15 +159,27 @@ mod tests {
     }
 
     fn plain(attr: AttrPath) -> PatchPath {
-        PatchPath { attr, filter: None, sub: None }
+        PatchPath {
+            attr,
+            filter: None,
+            sub: None,
+        }
     }
 
     fn urn(urn: &str, name: &str, sub: Option<&str>) -> AttrPath {
-        AttrPath { urn: Some(urn.into()), name: name.into(), sub: sub.map(Into::into) }
+        AttrPath {
+            urn: Some(urn.into()),
+            name: name.into(),
+            sub: sub.map(Into::into),
+        }
     }
 
     fn valued(name: &str, filter: Filter, sub: Option<&str>) -> PatchPath {
-        PatchPath { attr: AttrPath::name(name), filter: Some(filter), sub: sub.map(Into::into) }
+        PatchPath {
+            attr: AttrPath::name(name),
+            filter: Some(filter),
+            sub: sub.map(Into::into),
+        }
     }
 
     #[test]
@@ -173,15 +197,25 @@ mod tests {
             ("NAME.GIVENNAME", plain(AttrPath::sub("NAME", "GIVENNAME"))),
             ("  nickName ", plain(AttrPath::name("nickName"))),
             ("emails[type eq \"work\"]", valued("emails", eq("type", "work"), None)),
-            ("emails[type eq \"work\"].value", valued("emails", eq("type", "work"), Some("value"))),
-            ("addresses[type eq \"work\"].streetAddress", valued("addresses", eq("type", "work"), Some("streetAddress"))),
+            (
+                "emails[type eq \"work\"].value",
+                valued("emails", eq("type", "work"), Some("value")),
+            ),
+            (
+                "addresses[type eq \"work\"].streetAddress",
+                valued("addresses", eq("type", "work"), Some("streetAddress")),
+            ),
             (
                 "members[value eq \"2819c223-7f76-453a-919d-413861904646\"]",
                 valued("members", eq("value", "2819c223-7f76-453a-919d-413861904646"), None),
             ),
             (
                 "members[value eq \"2819c223-7f76-453a-919d-413861904646\"].displayName",
-                valued("members", eq("value", "2819c223-7f76-453a-919d-413861904646"), Some("displayName")),
+                valued(
+                    "members",
+                    eq("value", "2819c223-7f76-453a-919d-413861904646"),
+                    Some("displayName"),
+                ),
             ),
             (
                 "emails[type eq \"work\" and value ew \"example.com\"]",
@@ -189,7 +223,11 @@ mod tests {
                     "emails",
                     and(
                         eq("type", "work"),
-                        Filter::Compare(AttrPath::name("value"), CompareOp::Ew, CompValue::String("example.com".into())),
+                        Filter::Compare(
+                            AttrPath::name("value"),
+                            CompareOp::Ew,
+                            CompValue::String("example.com".into()),
+                        ),
                     ),
                     None,
                 ),
@@ -199,19 +237,45 @@ mod tests {
                 valued("members", or(eq("value", "a"), eq("value", "b")), None),
             ),
             ("emails[value eq \"a]b\"]", valued("emails", eq("value", "a]b"), None)),
-            ("emails[value eq \"q\\\"]\"].type", valued("emails", eq("value", "q\"]"), Some("type"))),
-            ("emails[primary eq true]", valued("emails", Filter::Compare(AttrPath::name("primary"), CompareOp::Eq, CompValue::Bool(true)), None)),
-            ("emails[type pr]", valued("emails", Filter::Present(AttrPath::name("type")), None)),
+            (
+                "emails[value eq \"q\\\"]\"].type",
+                valued("emails", eq("value", "q\"]"), Some("type")),
+            ),
+            (
+                "emails[primary eq true]",
+                valued(
+                    "emails",
+                    Filter::Compare(AttrPath::name("primary"), CompareOp::Eq, CompValue::Bool(true)),
+                    None,
+                ),
+            ),
+            (
+                "emails[type pr]",
+                valued("emails", Filter::Present(AttrPath::name("type")), None),
+            ),
             (&manager, plain(urn(ENT, "manager", None))),
             (&manager_value, plain(urn(ENT, "manager", Some("value")))),
-            (ENT, plain(urn("urn:ietf:params:scim:schemas:extension:enterprise:2.0", "User", None))),
+            (
+                ENT,
+                plain(urn(
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0",
+                    "User",
+                    None,
+                )),
+            ),
             (&core_given, plain(urn(CORE, "name", Some("givenName")))),
-            (&core_emails, PatchPath {
-                attr: urn(CORE, "emails", None),
-                filter: Some(eq("type", "work")),
-                sub: Some("value".into()),
-            }),
-            ("x509Certificates[value eq \"MIIB\"]", valued("x509Certificates", eq("value", "MIIB"), None)),
+            (
+                &core_emails,
+                PatchPath {
+                    attr: urn(CORE, "emails", None),
+                    filter: Some(eq("type", "work")),
+                    sub: Some("value".into()),
+                },
+            ),
+            (
+                "x509Certificates[value eq \"MIIB\"]",
+                valued("x509Certificates", eq("value", "MIIB"), None),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse_path(text).unwrap(), want, "path {text}");

@@ -24,40 +24,94 @@ fn projection_table() {
     let reg = Registry::builtin();
     let u = reg.user();
     let cases: Vec<(Option<&str>, Option<&str>, Value)> = vec![
-        (None, None, json!({
-            "schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "externalId": "e1", "userName": "bjensen",
-            "name": {"givenName": "Barbara", "familyName": "Jensen"}, "displayName": "Babs",
-            "emails": [{"value": "b@x", "type": "work", "primary": true}, {"value": "b@y", "type": "home"}],
-            "meta": {"resourceType": "User", "version": "W/\"1\""},
-            ENTERPRISE_USER_URN: {"employeeNumber": "7", "department": "R&D", "manager": {"value": "m1", "displayName": "Boss"}}
-        })),
-        (Some("userName"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen"})),
-        (Some("USERNAME,displayname"), None,
-            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen", "displayName": "Babs"})),
-        (Some("name.familyName"), None,
-            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "name": {"familyName": "Jensen"}})),
-        (Some("emails.value"), None,
-            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "emails": [{"value": "b@x"}, {"value": "b@y"}]})),
-        (Some("emails"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1",
-            "emails": [{"value": "b@x", "type": "work", "primary": true}, {"value": "b@y", "type": "home"}]})),
-        (Some("password"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"})),
-        (Some("department"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", ENTERPRISE_USER_URN: {"department": "R&D"}})),
-        (Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"), None,
-            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", ENTERPRISE_USER_URN: {"manager": {"value": "m1"}}})),
-        (Some(ENTERPRISE_USER_URN), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1",
-            ENTERPRISE_USER_URN: {"employeeNumber": "7", "department": "R&D", "manager": {"value": "m1", "displayName": "Boss"}}})),
-        (Some("nosuchattribute"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"})),
-        (Some("id"), None, json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"})),
-        (None, Some("emails,name,meta,externalId,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
-            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen", "displayName": "Babs"})),
-        (None, Some("id,emails.type,name.givenName,department,manager,meta,emails.primary,externalId,displayName"),
+        (
+            None,
+            None,
+            json!({
+                "schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "externalId": "e1", "userName": "bjensen",
+                "name": {"givenName": "Barbara", "familyName": "Jensen"}, "displayName": "Babs",
+                "emails": [{"value": "b@x", "type": "work", "primary": true}, {"value": "b@y", "type": "home"}],
+                "meta": {"resourceType": "User", "version": "W/\"1\""},
+                ENTERPRISE_USER_URN: {"employeeNumber": "7", "department": "R&D", "manager": {"value": "m1", "displayName": "Boss"}}
+            }),
+        ),
+        (
+            Some("userName"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen"}),
+        ),
+        (
+            Some("USERNAME,displayname"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen", "displayName": "Babs"}),
+        ),
+        (
+            Some("name.familyName"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "name": {"familyName": "Jensen"}}),
+        ),
+        (
+            Some("emails.value"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "emails": [{"value": "b@x"}, {"value": "b@y"}]}),
+        ),
+        (
+            Some("emails"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1",
+            "emails": [{"value": "b@x", "type": "work", "primary": true}, {"value": "b@y", "type": "home"}]}),
+        ),
+        (
+            Some("password"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"}),
+        ),
+        (
+            Some("department"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", ENTERPRISE_USER_URN: {"department": "R&D"}}),
+        ),
+        (
+            Some("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", ENTERPRISE_USER_URN: {"manager": {"value": "m1"}}}),
+        ),
+        (
+            Some(ENTERPRISE_USER_URN),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1",
+            ENTERPRISE_USER_URN: {"employeeNumber": "7", "department": "R&D", "manager": {"value": "m1", "displayName": "Boss"}}}),
+        ),
+        (
+            Some("nosuchattribute"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"}),
+        ),
+        (
+            Some("id"),
+            None,
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1"}),
+        ),
+        (
+            None,
+            Some("emails,name,meta,externalId,urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"),
+            json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen", "displayName": "Babs"}),
+        ),
+        (
+            None,
+            Some("id,emails.type,name.givenName,department,manager,meta,emails.primary,externalId,displayName"),
             json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "id": "u1", "userName": "bjensen",
                 "name": {"familyName": "Jensen"}, "emails": [{"value": "b@x"}, {"value": "b@y"}],
-                ENTERPRISE_USER_URN: {"employeeNumber": "7"}})),
+                ENTERPRISE_USER_URN: {"employeeNumber": "7"}}),
+        ),
     ];
     for (attrs, excluded, want) in cases {
         let p = Projection::parse(attrs, excluded).unwrap();
-        assert_eq!(p.apply(u, &stored_user()), want, "attributes={attrs:?} excludedAttributes={excluded:?}");
+        assert_eq!(
+            p.apply(u, &stored_user()),
+            want,
+            "attributes={attrs:?} excludedAttributes={excluded:?}"
+        );
     }
 }
 
@@ -67,9 +121,18 @@ fn includes_tells_stores_whether_members_are_needed() {
     let g = reg.group();
     assert!(Projection::default().includes(g, "members"));
     assert!(!Projection::parse(None, Some("members")).unwrap().includes(g, "members"));
-    assert!(!Projection::parse(Some("displayName"), None).unwrap().includes(g, "members"));
-    assert!(Projection::parse(Some("members.value"), None).unwrap().includes(g, "members"));
-    let doc = json!({"schemas": [GROUP_URN], "id": "g", "displayName": "Eng", "members": [{"value": "u1", "display": "B"}]});
+    assert!(
+        !Projection::parse(Some("displayName"), None)
+            .unwrap()
+            .includes(g, "members")
+    );
+    assert!(
+        Projection::parse(Some("members.value"), None)
+            .unwrap()
+            .includes(g, "members")
+    );
+    let doc =
+        json!({"schemas": [GROUP_URN], "id": "g", "displayName": "Eng", "members": [{"value": "u1", "display": "B"}]});
     assert_eq!(
         Projection::parse(Some("members.value"), None).unwrap().apply(g, &doc),
         json!({"schemas": [GROUP_URN], "id": "g", "members": [{"value": "u1"}]})

@@ -108,7 +108,11 @@ impl AttributeDef {
     /// without a sub-attribute: its `value` sub-attribute, if it has one
     /// (RFC 7644 §3.4.2.2: `emails co "x"` compares `emails.value`).
     pub fn value_sub_attribute(&self) -> Option<&AttributeDef> {
-        if self.is_complex() { self.sub_attribute("value") } else { None }
+        if self.is_complex() {
+            self.sub_attribute("value")
+        } else {
+            None
+        }
     }
 
     /// A simple attribute definition with RFC defaults; used to build the

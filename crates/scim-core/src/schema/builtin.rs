@@ -14,7 +14,10 @@ const ENTERPRISE_USER_JSON: &str = include_str!("../../schemas/enterprise_user.j
 /// Parses a schema shipped inside the binary. The documents are constants,
 /// checked by the tests below, so a failure here is a build defect, not bad
 /// input.
-#[allow(clippy::expect_used, reason = "constant documents compiled into the binary; covered by tests")]
+#[allow(
+    clippy::expect_used,
+    reason = "constant documents compiled into the binary; covered by tests"
+)]
 fn parse_builtin(json: &str) -> Schema {
     let value: serde_json::Value = serde_json::from_str(json).expect("built-in schema is valid JSON");
     Schema::from_json(&value).expect("built-in schema is a valid schema")
@@ -48,18 +51,27 @@ pub(super) fn common() -> Schema {
     };
     let external_id = AttributeDef {
         case_exact: true,
-        description: "A String that is an identifier for the resource as defined by the provisioning client."
-            .into(),
+        description: "A String that is an identifier for the resource as defined by the provisioning client.".into(),
         ..AttributeDef::simple("externalId", AttrType::String)
     };
     let meta = AttributeDef {
         description: "A complex attribute containing resource metadata.".into(),
         sub_attributes: vec![
-            AttributeDef { case_exact: true, ..read_only("resourceType", AttrType::String) },
+            AttributeDef {
+                case_exact: true,
+                ..read_only("resourceType", AttrType::String)
+            },
             read_only("created", AttrType::DateTime),
             read_only("lastModified", AttrType::DateTime),
-            AttributeDef { case_exact: true, reference_types: vec!["uri".into()], ..read_only("location", AttrType::Reference) },
-            AttributeDef { case_exact: true, ..read_only("version", AttrType::String) },
+            AttributeDef {
+                case_exact: true,
+                reference_types: vec!["uri".into()],
+                ..read_only("location", AttrType::Reference)
+            },
+            AttributeDef {
+                case_exact: true,
+                ..read_only("version", AttrType::String)
+            },
         ],
         ..read_only("meta", AttrType::Complex)
     };

@@ -41,7 +41,10 @@ impl Schema {
         let schema: Schema = serde_json::from_value(doc.clone())
             .map_err(|e| ScimError::invalid_value(format!("invalid schema document: {e}")))?;
         if !schema.id.to_ascii_lowercase().starts_with("urn:") {
-            return Err(ScimError::invalid_value(format!("schema id '{}' is not a URN", schema.id)));
+            return Err(ScimError::invalid_value(format!(
+                "schema id '{}' is not a URN",
+                schema.id
+            )));
         }
         for attr in &schema.attributes {
             check_definition(attr, 1)?;
@@ -71,7 +74,10 @@ impl Schema {
 /// (RFC 7643 §2.3.8 forbids that).
 fn check_definition(attr: &AttributeDef, depth: u8) -> Result<(), ScimError> {
     if !crate::path::is_attr_name(&attr.name) {
-        return Err(ScimError::invalid_value(format!("invalid attribute name '{}'", attr.name)));
+        return Err(ScimError::invalid_value(format!(
+            "invalid attribute name '{}'",
+            attr.name
+        )));
     }
     match (attr.kind, attr.sub_attributes.is_empty()) {
         (AttrType::Complex, true) => Err(ScimError::invalid_value(format!(
@@ -82,7 +88,10 @@ fn check_definition(attr: &AttributeDef, depth: u8) -> Result<(), ScimError> {
             "attribute '{}': a complex attribute cannot contain a complex sub-attribute",
             attr.name
         ))),
-        (AttrType::Complex, false) => attr.sub_attributes.iter().try_for_each(|s| check_definition(s, depth + 1)),
+        (AttrType::Complex, false) => attr
+            .sub_attributes
+            .iter()
+            .try_for_each(|s| check_definition(s, depth + 1)),
         (_, false) => Err(ScimError::invalid_value(format!(
             "attribute '{}' of type {} cannot have subAttributes",
             attr.name,
@@ -170,7 +179,10 @@ impl ResourceType {
 
     /// An extension schema of this type by URN, case-insensitively.
     pub fn extension(&self, urn: &str) -> Option<&Schema> {
-        self.extensions.iter().map(|e| e.schema.as_ref()).find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.extensions
+            .iter()
+            .map(|e| e.schema.as_ref())
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     /// Resolves a path: with a URN, in that schema; without, in the common
@@ -185,7 +197,10 @@ impl ResourceType {
         }
         let candidates: Vec<(Container<'_>, &Schema)> = match &path.urn {
             Some(urn) if self.core.id.eq_ignore_ascii_case(urn) => {
-                vec![(Container::Top, self.common.as_ref()), (Container::Top, self.core.as_ref())]
+                vec![
+                    (Container::Top, self.common.as_ref()),
+                    (Container::Top, self.core.as_ref()),
+                ]
             }
             Some(urn) => {
                 let ext = self.extension(urn)?;
@@ -193,7 +208,11 @@ impl ResourceType {
             }
             None => std::iter::once((Container::Top, self.common.as_ref()))
                 .chain(std::iter::once((Container::Top, self.core.as_ref())))
-                .chain(self.extensions.iter().map(|e| (Container::Extension(e.schema.id.as_str()), e.schema.as_ref())))
+                .chain(
+                    self.extensions
+                        .iter()
+                        .map(|e| (Container::Extension(e.schema.id.as_str()), e.schema.as_ref())),
+                )
                 .collect(),
         };
         let (container, attr) = candidates
@@ -263,7 +282,10 @@ impl Registry {
                     endpoint: "/Users".into(),
                     description: "User Account".into(),
                     core: user,
-                    extensions: vec![Extension { schema: enterprise, required: false }],
+                    extensions: vec![Extension {
+                        schema: enterprise,
+                        required: false,
+                    }],
                     common: common.clone(),
                 },
                 ResourceType {
@@ -288,14 +310,20 @@ impl Registry {
     ) -> Result<(), ScimError> {
         let schema = Arc::new(Schema::from_json(doc)?);
         if self.schema(&schema.id).is_some() {
-            return Err(ScimError::invalid_value(format!("schema '{}' is already defined", schema.id)));
+            return Err(ScimError::invalid_value(format!(
+                "schema '{}' is already defined",
+                schema.id
+            )));
         }
         let rt = self
             .resource_types
             .iter_mut()
             .find(|rt| rt.name.eq_ignore_ascii_case(resource_type))
             .ok_or_else(|| ScimError::invalid_value(format!("unknown resource type '{resource_type}'")))?;
-        rt.extensions.push(Extension { schema: schema.clone(), required });
+        rt.extensions.push(Extension {
+            schema: schema.clone(),
+            required,
+        });
         self.schemas.push(schema);
         Ok(())
     }
@@ -305,7 +333,10 @@ impl Registry {
     }
 
     pub fn schema(&self, urn: &str) -> Option<&Schema> {
-        self.schemas.iter().map(Arc::as_ref).find(|s| s.id.eq_ignore_ascii_case(urn))
+        self.schemas
+            .iter()
+            .map(Arc::as_ref)
+            .find(|s| s.id.eq_ignore_ascii_case(urn))
     }
 
     pub fn resource_types(&self) -> &[ResourceType] {

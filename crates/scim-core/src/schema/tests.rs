@@ -22,13 +22,26 @@ fn builtin_schemas_have_rfc_characteristics() {
     assert!(groups.multi_valued);
     let emails = user.attribute("emails").unwrap();
     assert_eq!(emails.kind, AttrType::Complex);
-    assert_eq!(emails.sub_attribute("type").unwrap().canonical_values, ["work", "home", "other"]);
+    assert_eq!(
+        emails.sub_attribute("type").unwrap().canonical_values,
+        ["work", "home", "other"]
+    );
     assert_eq!(user.attributes.len(), 21);
     let group = reg.schema(GROUP_URN).unwrap();
     let members = group.attribute("members").unwrap();
-    assert_eq!(members.sub_attribute("value").unwrap().mutability, Mutability::Immutable);
+    assert_eq!(
+        members.sub_attribute("value").unwrap().mutability,
+        Mutability::Immutable
+    );
     let ent = reg.schema(ENTERPRISE_USER_URN).unwrap();
-    assert_eq!(ent.attribute("manager").unwrap().sub_attribute("displayName").unwrap().mutability, Mutability::ReadOnly);
+    assert_eq!(
+        ent.attribute("manager")
+            .unwrap()
+            .sub_attribute("displayName")
+            .unwrap()
+            .mutability,
+        Mutability::ReadOnly
+    );
 }
 
 #[test]
@@ -45,10 +58,14 @@ fn resolution_is_case_insensitive_and_finds_extensions() {
     let r = user.resolve_attr(&path("manager.value")).unwrap();
     assert_eq!(r.canonical(), format!("{ENTERPRISE_USER_URN}:manager.value"));
     let r = user
-        .resolve_attr(&path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:Manager.Value"))
+        .resolve_attr(&path(
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:Manager.Value",
+        ))
         .unwrap();
     assert_eq!(r.target().name, "value");
-    let r = user.resolve_attr(&path("urn:ietf:params:scim:schemas:core:2.0:User:userName")).unwrap();
+    let r = user
+        .resolve_attr(&path("urn:ietf:params:scim:schemas:core:2.0:User:userName"))
+        .unwrap();
     assert_eq!(r.canonical(), "userName");
     assert!(user.resolve_attr(&path("meta.lastModified")).is_some());
     assert!(user.resolve_attr(&path("id")).is_some());
@@ -80,11 +97,20 @@ fn custom_extension_loads_from_schemas_json_and_round_trips() {
     let r = user.resolve_attr(&path("badgeNumber")).unwrap();
     assert_eq!(r.target().kind, AttrType::Integer);
     assert_eq!(r.target().mutability, Mutability::ReadWrite);
-    let served = reg.schema("urn:example:scim:schemas:extension:acme:1.0:User").unwrap().to_json("/scim/v2");
+    let served = reg
+        .schema("urn:example:scim:schemas:extension:acme:1.0:User")
+        .unwrap()
+        .to_json("/scim/v2");
     let back = Schema::from_json(&served).unwrap();
-    assert_eq!(&back, reg.schema("urn:example:scim:schemas:extension:acme:1.0:User").unwrap());
+    assert_eq!(
+        &back,
+        reg.schema("urn:example:scim:schemas:extension:acme:1.0:User").unwrap()
+    );
     assert!(reg.add_extension("User", &doc, false).is_err(), "duplicate URN");
-    assert!(reg.add_extension("Robot", &serde_json::json!({"id": "urn:a:b", "attributes": []}), false).is_err());
+    assert!(
+        reg.add_extension("Robot", &serde_json::json!({"id": "urn:a:b", "attributes": []}), false)
+            .is_err()
+    );
 }
 
 #[test]

@@ -44,7 +44,11 @@ fn sort_table() {
         ("emails.value", A, &["1", "2", "0", "3", "4"]),
         // extension attribute by short name and by URN.
         ("department", A, &["3", "1", "0", "2", "4"]),
-        ("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", D, &["0", "2", "4", "1", "3"]),
+        (
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department",
+            D,
+            &["0", "2", "4", "1", "3"],
+        ),
     ];
     for (by, dir, want) in cases {
         assert_eq!(order(by, *dir), *want, "sortBy={by} {dir:?}");
