@@ -1,0 +1,122 @@
+//! Nested groups: `groups_of` direct and indirect, and no cycles.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test suite: a failed step must fail the test"
+)]
+
+use super::support::*;
+use crate::{GroupRef, Kind, Precondition, Store};
+use std::sync::Arc;
+
+async fn groups_of(f: &Fixture, id: &str) -> Vec<GroupRef> {
+    let mut g = ok(f.store.groups_of(&f.ctx, id).await, &format!("groups_of {id}"));
+    g.sort();
+    g
+}
+
+fn gref(id: &str, display: &str, direct: bool) -> GroupRef {
+    GroupRef {
+        id: id.to_string(),
+        display: Some(display.to_string()),
+        direct,
+    }
+}
+
+fn sorted_refs(mut v: Vec<GroupRef>) -> Vec<GroupRef> {
+    v.sort();
+    v
+}
+
+pub async fn members_groups_of_direct_and_nested(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "members-nested").await;
+    let u = f.user("u").await;
+    let b = f.group("B", &[&u.id]).await;
+    let a = f.group("A", &[&b.id]).await;
+    assert_eq!(
+        groups_of(&f, &u.id).await,
+        sorted_refs(vec![gref(&b.id, "B", true), gref(&a.id, "A", false)]),
+        "A contains B contains u: B direct, A indirect"
+    );
+    assert_eq!(
+        groups_of(&f, &b.id).await,
+        vec![gref(&a.id, "A", true)],
+        "groups_of the nested group B"
+    );
+    assert!(groups_of(&f, &a.id).await.is_empty(), "A is in no group");
+
+    // Reachable both ways: listed once, as direct.
+    ok(
+        f.add_members(&a.id, &[&u.id], Precondition::Any).await,
+        "add u to A directly",
+    );
+    assert_eq!(
+        groups_of(&f, &u.id).await,
+        sorted_refs(vec![gref(&b.id, "B", true), gref(&a.id, "A", true)]),
+        "u in A directly and through B: A once, direct"
+    );
+    // Two levels up, and a diamond (D contains A and B).
+    let d = f.group("D", &[&a.id, &b.id]).await;
+    let top = f.group("Top", &[&d.id]).await;
+    assert_eq!(
+        groups_of(&f, &u.id).await,
+        sorted_refs(vec![
+            gref(&b.id, "B", true),
+            gref(&a.id, "A", true),
+            gref(&d.id, "D", false),
+            gref(&top.id, "Top", false),
+        ]),
+        "groups_of u with D (over A and B) and Top (over D)"
+    );
+    // The display follows renames.
+    ok(
+        f.put(Kind::Group, &top.id, Precondition::Any, group_doc("Top renamed"))
+            .await,
+        "rename Top",
+    );
+    let refs = groups_of(&f, &u.id).await;
+    assert!(
+        refs.contains(&gref(&top.id, "Top renamed", false)),
+        "display after rename: {refs:?}"
+    );
+}
+
+pub async fn members_cycle_rejected(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "members-cycle").await;
+    let a = f.group("A", &[]).await;
+    let b = f.group("B", &[&a.id]).await;
+    let before = snapshot(&f, Kind::Group, &a.id).await;
+    expect_invalid(
+        f.add_members(&a.id, &[&b.id], Precondition::Any).await,
+        "A in B, then B in A",
+    );
+    assert_unchanged(&f, Kind::Group, &a.id, &before, "a rejected cycle").await;
+    let c = f.group("C", &[&b.id]).await;
+    let before = snapshot(&f, Kind::Group, &a.id).await;
+    expect_invalid(
+        f.add_members(&a.id, &[&c.id], Precondition::Any).await,
+        "A in B in C, then C in A",
+    );
+    let mut delta = scim_core::members::MemberDelta::default();
+    delta.replace_all([scim_core::members::Member::new(c.id.clone())]);
+    expect_invalid(
+        f.update(Kind::Group, &a.id, Precondition::Any, None, delta).await,
+        "replace A's members with C",
+    );
+    assert_unchanged(&f, Kind::Group, &a.id, &before, "rejected longer cycles").await;
+    // Not a cycle: a diamond. D contains A and C, where C contains A too.
+    f.group("D", &[&a.id, &c.id]).await;
+}
+
+pub async fn members_self_membership_rejected(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "members-self").await;
+    let a = f.group("A", &[]).await;
+    let before = snapshot(&f, Kind::Group, &a.id).await;
+    expect_invalid(f.add_members(&a.id, &[&a.id], Precondition::Any).await, "A in A");
+    expect_invalid(
+        f.add_members(&a.id, &[&a.id], Precondition::IfMatch(1)).await,
+        "A in A with If-Match",
+    );
+    assert_unchanged(&f, Kind::Group, &a.id, &before, "a rejected self-membership").await;
+}
