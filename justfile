@@ -14,6 +14,14 @@ test:
 fmt:
     cargo fmt --all
 
+# Runs the server on the embedded SQLite default (prints a first token).
+run:
+    cargo run --release -p scim-server
+
+# scim2-tester (../shared/conformance) against the server on a fresh SQLite.
+conformance:
+    scripts/scim2-tester.sh
+
 # Criterion benchmarks of scim-core (parse, evaluate, PATCH).
 bench:
     cargo bench -p scim-core --bench core

@@ -42,6 +42,9 @@ pub fn validate(rt: &ResourceType, input: &Value, mode: Mode<'_>) -> Result<Valu
             })?;
             let mut out = Map::new();
             for (name, v) in attrs {
+                if is_echoed_schemas(rt, name, v) {
+                    continue;
+                }
                 let def = ext
                     .attribute(name)
                     .ok_or_else(|| ScimError::invalid_value(format!("unknown attribute '{}:{name}'", ext.id)))?;
@@ -321,6 +324,20 @@ fn keep_immutable(
         }
     }
     Ok(())
+}
+
+/// A `schemas` member inside an extension object, listing only URNs of this
+/// resource type: clients built on typed models (scim2-tester's pydantic
+/// models) send it; it carries no data, so it is ignored rather than
+/// rejected as an unknown attribute.
+pub(crate) fn is_echoed_schemas(rt: &ResourceType, key: &str, value: &Value) -> bool {
+    key.eq_ignore_ascii_case("schemas")
+        && value.as_array().is_some_and(|list| {
+            list.iter().all(|u| {
+                u.as_str()
+                    .is_some_and(|u| rt.core.id.eq_ignore_ascii_case(u) || rt.extension(u).is_some())
+            })
+        })
 }
 
 /// `true`/`false` in any case: IdPs send booleans as strings.

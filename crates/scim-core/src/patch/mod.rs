@@ -397,6 +397,9 @@ impl<'a> Patcher<'a> {
             Value::Null => Ok(()),
             Value::Object(attrs) => {
                 for (name, av) in attrs {
+                    if crate::validate::is_echoed_schemas(self.rt, name, av) {
+                        continue;
+                    }
                     let text = format!("{}:{name}", ext.id);
                     let attr = AttrPath::parse(&text).ok_or_else(|| {
                         ScimError::invalid_path(format!("'{name}' is not an attribute name of '{}'", ext.id))

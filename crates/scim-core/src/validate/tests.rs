@@ -95,6 +95,18 @@ fn create_table() {
             ),
         ),
         (
+            "extension object echoing its schemas",
+            user(json!({ENTERPRISE_USER_URN: {"schemas": [ENTERPRISE_USER_URN], "department": "R&D"}})),
+            Doc(
+                json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "userName": "bjensen", ENTERPRISE_USER_URN: {"department": "R&D"}}),
+            ),
+        ),
+        (
+            "extension object with foreign schemas",
+            user(json!({ENTERPRISE_USER_URN: {"schemas": ["urn:x:y"]}})),
+            E(ScimType::InvalidValue, "schemas"),
+        ),
+        (
             "manager as bare string",
             user(json!({ENTERPRISE_USER_URN: {"manager": "m1"}})),
             Doc(

@@ -1,0 +1,469 @@
+//! Configuration: serde structs with their defaults, loading from a TOML file
+//! plus `SCIM__SECTION__KEY` environment overrides (the `config` crate), and
+//! validation whose errors name the offending key.
+//!
+//! Every struct denies unknown fields, so a typo (`bnd = ...`, or
+//! `SCIM__SERVER__BNID`) stops start-up instead of being silently ignored.
+//! `deploy/scim-server.toml` and `docs/configuration.md` list every key.
+
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+
+/// The environment variable that names the configuration file.
+pub const CONFIG_ENV: &str = "SCIM_CONFIG";
+/// The file read from the working directory when nothing else is named.
+pub const DEFAULT_FILE: &str = "scim-server.toml";
+/// Backends this build knows the names of, compiled in or not.
+const BACKENDS: [&str; 4] = ["sqlite", "postgres", "redis", "memory"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read or parsed, or a key has an unknown name or
+    /// the wrong type (the message names the key).
+    #[error("configuration: {0}")]
+    Load(String),
+    /// A value that parses but cannot be used.
+    #[error("configuration key '{key}': {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+fn invalid(key: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key,
+        message: message.into(),
+    }
+}
+
+/// The whole configuration. `Config::default()` is what runs with no file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub scim: ScimConfig,
+    pub auth: AuthConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// `host:port` to listen on; port 0 picks a free port.
+    pub bind: String,
+    /// The origin identity providers use (`https://scim.example.com`, maybe
+    /// with a path prefix); `/scim/v2` is appended. Unset: taken from each
+    /// request's scheme and Host.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+    /// Largest request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// How long a graceful shutdown waits for in-flight requests.
+    pub shutdown_timeout_secs: u64,
+    /// Peers (IP addresses or CIDR ranges) whose `X-Forwarded-For`,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` are believed.
+    pub trusted_proxies: Vec<String>,
+    /// HTTPS; absent means plain HTTP (behind a TLS-terminating proxy).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            public_url: None,
+            max_body_bytes: 1_048_576,
+            workers: 0,
+            shutdown_timeout_secs: 30,
+            trusted_proxies: Vec::new(),
+            tls: None,
+        }
+    }
+}
+
+/// PEM files: the certificate chain (leaf first) and its private key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `sqlite`, `postgres`, `redis` or `memory`.
+    pub backend: String,
+    pub sqlite: SqliteSection,
+    pub postgres: UrlSection,
+    pub redis: UrlSection,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            backend: "sqlite".into(),
+            sqlite: SqliteSection::default(),
+            postgres: UrlSection::default(),
+            redis: UrlSection::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqliteSection {
+    /// The database file; its directory is created if missing.
+    pub path: PathBuf,
+    pub synchronous: Synchronous,
+    /// Read-only connections.
+    pub readers: usize,
+}
+
+impl Default for SqliteSection {
+    fn default() -> Self {
+        SqliteSection {
+            path: PathBuf::from("./data/scim.db"),
+            synchronous: Synchronous::Full,
+            readers: 4,
+        }
+    }
+}
+
+/// SQLite `PRAGMA synchronous`: `full` makes every acknowledged write
+/// survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Off,
+    Normal,
+    #[default]
+    Full,
+    Extra,
+}
+
+/// A backend reached by URL (PostgreSQL, Redis). The URL may hold a
+/// password, so it is redacted wherever the configuration is shown.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct UrlSection {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScimConfig {
+    /// What happens to a `password` a client sends.
+    pub password: PasswordMode,
+    /// A group PATCH answers 204 instead of the group when the group has more
+    /// members than this.
+    pub patch_response_max_members: u64,
+    /// Page size when a query gives no `count`.
+    pub default_count: u64,
+    /// Largest page; also capped by what the store supports.
+    pub max_results: u32,
+    pub filter_max_length: usize,
+    pub filter_max_depth: usize,
+}
+
+impl Default for ScimConfig {
+    fn default() -> Self {
+        ScimConfig {
+            password: PasswordMode::Discard,
+            patch_response_max_members: 1000,
+            default_count: 100,
+            max_results: 1000,
+            filter_max_length: 4096,
+            filter_max_depth: 64,
+        }
+    }
+}
+
+/// The identity provider stays the authority on authentication: by default
+/// a password is accepted and thrown away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum PasswordMode {
+    #[default]
+    Discard,
+    /// Keep only an argon2id hash.
+    Hash,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// How long a verified token is trusted without looking at the store
+    /// again: also how long a revocation takes to reach every instance.
+    pub cache_ttl_secs: u64,
+    /// Failed authentications per client address per minute before 429.
+    pub failed_auth_limit_per_minute: u32,
+    /// Serve /ServiceProviderConfig, /Schemas and /ResourceTypes without a
+    /// token.
+    pub discovery_without_token: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            cache_ttl_secs: 30,
+            failed_auth_limit_per_minute: 30,
+            discovery_without_token: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A tracing filter: `info`, or `warn,scim_server=debug`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+impl Config {
+    /// Loads `path` (else the file named by `SCIM_CONFIG`, else
+    /// `./scim-server.toml` when it exists, else nothing), applies the
+    /// `SCIM__` environment overrides, and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with_env(path, std::env::vars().collect())
+    }
+
+    /// `load` with the environment given, so tests need not touch the
+    /// process environment.
+    pub(crate) fn load_with_env(path: Option<&Path>, env: HashMap<String, String>) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => match env.get(CONFIG_ENV).filter(|s| !s.is_empty()) {
+                Some(p) => Some(PathBuf::from(p)),
+                None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
+            },
+        };
+        let mut builder = config::Config::builder();
+        if let Some(file) = &file {
+            if !file.is_file() {
+                return Err(ConfigError::Load(format!(
+                    "the configuration file '{}' does not exist",
+                    file.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(file.as_path()).format(config::FileFormat::Toml));
+        }
+        let overrides: HashMap<String, String> = env.into_iter().filter(|(k, _)| k.starts_with("SCIM__")).collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix("SCIM")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("server.trusted_proxies")
+                .source(Some(overrides)),
+        );
+        let loaded = builder.build().map_err(|e| load_error(file.as_deref(), e))?;
+        let config: Config = loaded.try_deserialize().map_err(|e| load_error(file.as_deref(), e))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what serde cannot: addresses, URLs, ranges, the backend.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        if let Some(url) = &self.server.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "server.public_url",
+                format!("'{url}' must start with http:// or https://"),
+            ));
+        }
+        if self.server.max_body_bytes < 1024 {
+            return Err(invalid("server.max_body_bytes", "must be at least 1024"));
+        }
+        for p in &self.server.trusted_proxies {
+            IpNet::parse(p).ok_or_else(|| {
+                invalid(
+                    "server.trusted_proxies",
+                    format!("'{p}' is neither an IP address nor a CIDR range such as 10.0.0.0/8"),
+                )
+            })?;
+        }
+        self.backend()?;
+        if self.storage.sqlite.readers == 0 {
+            return Err(invalid("storage.sqlite.readers", "must be at least 1"));
+        }
+        if self.scim.max_results == 0 {
+            return Err(invalid("scim.max_results", "must be at least 1"));
+        }
+        if self.scim.filter_max_length == 0 {
+            return Err(invalid("scim.filter_max_length", "must be at least 1"));
+        }
+        if self.auth.failed_auth_limit_per_minute == 0 {
+            return Err(invalid("auth.failed_auth_limit_per_minute", "must be at least 1"));
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log.level)
+            .map_err(|e| invalid("log.level", format!("'{}': {e}", self.log.level)))?;
+        Ok(())
+    }
+
+    /// The address to listen on (the first one `bind` resolves to).
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let bind = &self.server.bind;
+        if let Ok(a) = bind.parse() {
+            return Ok(a);
+        }
+        bind.to_socket_addrs()
+            .ok()
+            .and_then(|mut it| it.next())
+            .ok_or_else(|| invalid("server.bind", format!("'{bind}' is not a host:port address")))
+    }
+
+    /// The storage backend, checked against what this binary was built with.
+    pub fn backend(&self) -> Result<Backend, ConfigError> {
+        let name = self.storage.backend.as_str();
+        match name {
+            "memory" => Ok(Backend::Memory),
+            #[cfg(feature = "sqlite")]
+            "sqlite" => Ok(Backend::Sqlite),
+            known if BACKENDS.contains(&known) => Err(invalid(
+                "storage.backend",
+                format!("backend '{known}' is not compiled in; rebuild with `--features {known}`"),
+            )),
+            other => Err(invalid(
+                "storage.backend",
+                format!("unknown backend '{other}'; expected one of {}", BACKENDS.join(", ")),
+            )),
+        }
+    }
+
+    /// The trusted proxy ranges (already validated).
+    pub(crate) fn trusted_proxies(&self) -> Vec<IpNet> {
+        self.server
+            .trusted_proxies
+            .iter()
+            .filter_map(|p| IpNet::parse(p))
+            .collect()
+    }
+
+    /// The public base URL without `/scim/v2`, without a trailing slash.
+    pub(crate) fn public_origin(&self) -> Option<String> {
+        self.server.public_url.as_ref().map(|u| {
+            let u = u.trim_end_matches('/');
+            u.strip_suffix(crate::http::BASE_PATH).unwrap_or(u).to_string()
+        })
+    }
+
+    /// The configuration as `config check` shows it: passwords in storage
+    /// URLs replaced by `***`.
+    pub fn redacted(&self) -> Config {
+        let mut c = self.clone();
+        for section in [&mut c.storage.postgres, &mut c.storage.redis] {
+            if let Some(url) = &section.url {
+                section.url = Some(redact_url(url));
+            }
+        }
+        c
+    }
+
+    /// The redacted configuration as TOML.
+    pub fn to_toml(&self) -> Result<String, ConfigError> {
+        toml::to_string(&self.redacted()).map_err(|e| ConfigError::Load(format!("cannot render as TOML: {e}")))
+    }
+}
+
+/// Backends that can be opened in this build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    #[cfg(feature = "sqlite")]
+    Sqlite,
+}
+
+fn load_error(file: Option<&Path>, e: config::ConfigError) -> ConfigError {
+    match file {
+        Some(f) => ConfigError::Load(format!("{}: {e}", f.display())),
+        None => ConfigError::Load(e.to_string()),
+    }
+}
+
+/// `scheme://user:secret@host` becomes `scheme://user:***@host`.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}{tail}")
+            } else {
+                format!("{scheme}://{userinfo}@{host}{tail}")
+            }
+        }
+        None => url.to_string(),
+    }
+}
+
+/// An IP address or a CIDR range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNet {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl IpNet {
+    pub fn parse(s: &str) -> Option<IpNet> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a.parse::<IpAddr>().ok()?, Some(p.parse::<u8>().ok()?)),
+            None => (s.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(IpNet { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! Orchestration: scim-core's rules around store calls. No HTTP here: the
+//! wire layer hands in parsed values (a body, a projection, a base URL, an
+//! `If-Match` condition) and gets back rendered resources or a
+//! `ServiceError`.
+//!
+//! - `read.rs`: get, list/search, and rendering a stored resource.
+//! - `write.rs`: create, replace, patch (with the retry loop), delete, and
+//!   what happens to passwords.
+
+mod error;
+mod read;
+mod write;
+
+pub use error::{ServiceError, store_error_to_scim};
+pub use read::ListParams;
+pub use write::PatchOutcome;
+
+use crate::config::{Config, PasswordMode};
+use scim_core::filter::FilterLimits;
+use scim_core::projection::Projection;
+use scim_core::schema::{Registry, ResourceType};
+use scim_store::{Kind, Store};
+use serde_json::Value;
+use std::sync::Arc;
+
+/// The settings the service needs, resolved from config and the store.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub password: PasswordMode,
+    pub patch_response_max_members: u64,
+    pub default_count: u64,
+    /// `[scim] max_results` capped by the store's own limit: the value
+    /// /ServiceProviderConfig advertises.
+    pub max_results: u64,
+    pub filter_limits: FilterLimits,
+}
+
+impl Settings {
+    pub fn new(config: &Config, store: &dyn Store) -> Settings {
+        let caps = store.capabilities();
+        Settings {
+            password: config.scim.password,
+            patch_response_max_members: config.scim.patch_response_max_members,
+            default_count: config.scim.default_count,
+            max_results: u64::from(config.scim.max_results.min(caps.max_results)),
+            filter_limits: FilterLimits {
+                max_length: config.scim.filter_max_length,
+                max_depth: config.scim.filter_max_depth,
+            },
+        }
+    }
+}
+
+/// How a response is to be rendered: where resources live, and which
+/// attributes the client asked for.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// `https://host/scim/v2`, without a trailing slash.
+    pub base: String,
+    pub projection: Projection,
+}
+
+/// A rendered resource: the JSON, its version (the ETag) and its location.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub doc: Value,
+    pub version: u64,
+    pub location: String,
+}
+
+/// The SCIM service over one store.
+pub struct Service {
+    store: Arc<dyn Store>,
+    registry: Arc<Registry>,
+    settings: Settings,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, settings: Settings) -> Service {
+        Service {
+            store,
+            registry,
+            settings,
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The resource type of a store kind.
+    pub fn rt(&self, kind: Kind) -> &ResourceType {
+        match kind {
+            Kind::User => self.registry.user(),
+            Kind::Group => self.registry.group(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

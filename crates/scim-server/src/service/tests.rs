@@ -1,0 +1,328 @@
+//! The orchestration rules that the wire cannot show deterministically:
+//! PATCH retries after a concurrent write, If-Match turning that into 412,
+//! member-only PATCHes without compare-and-swap, and 204 for large groups.
+
+use super::*;
+use crate::admin;
+use async_trait::async_trait;
+use scim_core::etag::Condition;
+use scim_store::{
+    AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Load, MemberCursor, MemberPage, NewResource, Page,
+    Precondition, Query, StoreError, Stored, Tenant, TokenRecord, Update,
+};
+use scim_store_memory::MemoryStore;
+use serde_json::json;
+use std::sync::Mutex;
+
+/// A store that records updates and, while `interfere` is above zero, lets
+/// another writer change the resource just before a compare-and-swap update.
+struct Spy {
+    inner: Arc<dyn Store>,
+    interfere: Mutex<u32>,
+    updates: Mutex<Vec<(Precondition, bool)>>,
+}
+
+#[async_trait]
+impl Store for Spy {
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+    async fn create(&self, ctx: &Ctx, kind: Kind, doc: NewResource) -> Result<Stored, StoreError> {
+        self.inner.create(ctx, kind, doc).await
+    }
+    async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, load: Load) -> Result<Stored, StoreError> {
+        self.inner.get(ctx, kind, id, load).await
+    }
+    async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
+        self.inner.query(ctx, kind, query).await
+    }
+    async fn update(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        id: &str,
+        expect: Precondition,
+        update: Update,
+    ) -> Result<Stored, StoreError> {
+        self.updates.lock().unwrap().push((expect, update.doc.is_some()));
+        let interfere = {
+            let mut n = self.interfere.lock().unwrap();
+            let go = *n > 0 && matches!(expect, Precondition::IfMatch(_));
+            if go {
+                *n -= 1;
+            }
+            go
+        };
+        if interfere {
+            let current = self.inner.get(ctx, kind, id, Load::default()).await?;
+            let mut doc = current.doc.clone();
+            let title = format!("changed {}", current.version);
+            doc["title"] = json!(title);
+            let other = Update {
+                doc: Some(doc),
+                members: Default::default(),
+            };
+            self.inner.update(ctx, kind, id, Precondition::Any, other).await?;
+        }
+        self.inner.update(ctx, kind, id, expect, update).await
+    }
+    async fn delete(&self, ctx: &Ctx, kind: Kind, id: &str, expect: Precondition) -> Result<(), StoreError> {
+        self.inner.delete(ctx, kind, id, expect).await
+    }
+    async fn members(&self, ctx: &Ctx, group: &str, page: MemberCursor) -> Result<MemberPage, StoreError> {
+        self.inner.members(ctx, group, page).await
+    }
+    async fn groups_of(&self, ctx: &Ctx, member: &str) -> Result<Vec<GroupRef>, StoreError> {
+        self.inner.groups_of(ctx, member).await
+    }
+    async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
+        self.inner.create_tenant(name).await
+    }
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        self.inner.tenants().await
+    }
+    async fn tenant_by_name(&self, name: &str) -> Result<Tenant, StoreError> {
+        self.inner.tenant_by_name(name).await
+    }
+    async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.delete_tenant(id).await
+    }
+    async fn create_token(&self, token: TokenRecord) -> Result<(), StoreError> {
+        self.inner.create_token(token).await
+    }
+    async fn token(&self, id: &str) -> Result<TokenRecord, StoreError> {
+        self.inner.token(id).await
+    }
+    async fn tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        self.inner.tokens(tenant).await
+    }
+    async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
+        self.inner.revoke_token(id).await
+    }
+    async fn touch_token(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> Result<(), StoreError> {
+        self.inner.touch_token(id, at).await
+    }
+    async fn audit(&self, tenant: &str, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit(tenant, query).await
+    }
+}
+
+struct Fixture {
+    spy: Arc<Spy>,
+    service: Service,
+    ctx: Ctx,
+    view: View,
+}
+
+async fn fixture(patch_response_max_members: u64) -> Fixture {
+    let registry = Arc::new(Registry::builtin());
+    let inner: Arc<dyn Store> = Arc::new(MemoryStore::new(registry.clone()));
+    let tenant = admin::create_tenant(inner.as_ref(), "acme").await.unwrap();
+    let spy = Arc::new(Spy {
+        inner,
+        interfere: Mutex::new(0),
+        updates: Mutex::new(Vec::new()),
+    });
+    let mut config = Config::default();
+    config.scim.patch_response_max_members = patch_response_max_members;
+    let settings = Settings::new(&config, spy.as_ref());
+    let store: Arc<dyn Store> = spy.clone();
+    Fixture {
+        spy,
+        service: Service::new(store, registry, settings),
+        ctx: Ctx::new(tenant.id, None, "test"),
+        view: View {
+            base: "https://scim.test/scim/v2".into(),
+            projection: Default::default(),
+        },
+    }
+}
+
+fn ops(list: serde_json::Value) -> serde_json::Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": list})
+}
+
+impl Fixture {
+    async fn user(&self, name: &str) -> String {
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name});
+        let out = self
+            .service
+            .create(&self.ctx, Kind::User, &body, &self.view)
+            .await
+            .unwrap();
+        out.doc["id"].as_str().unwrap().to_string()
+    }
+
+    async fn group(&self, name: &str, members: &[&str]) -> String {
+        let members: Vec<_> = members.iter().map(|m| json!({"value": m})).collect();
+        let body = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": name, "members": members});
+        let out = self
+            .service
+            .create(&self.ctx, Kind::Group, &body, &self.view)
+            .await
+            .unwrap();
+        out.doc["id"].as_str().unwrap().to_string()
+    }
+
+    fn interfere(&self, times: u32) {
+        *self.spy.interfere.lock().unwrap() = times;
+        self.spy.updates.lock().unwrap().clear();
+    }
+
+    fn updates(&self) -> Vec<(Precondition, bool)> {
+        self.spy.updates.lock().unwrap().clone()
+    }
+}
+
+#[tokio::test]
+async fn a_patch_that_races_another_writer_is_reapplied_and_loses_nothing() {
+    let fx = fixture(1000).await;
+    let id = fx.user("racer").await;
+    fx.interfere(3);
+    let body = ops(json!([{"op": "replace", "path": "displayName", "value": "Racer"}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::User, &id, &body, None, &fx.view)
+        .await
+        .unwrap();
+    let PatchOutcome::Resource(out) = out else {
+        panic!("expected the resource")
+    };
+    // Both writers' changes are there: the interfering title and the patch.
+    assert_eq!(out.doc["displayName"], "Racer");
+    assert!(out.doc["title"].as_str().unwrap().starts_with("changed"));
+    let updates = fx.updates();
+    assert_eq!(updates.len(), 4, "three lost races, then success: {updates:?}");
+    assert!(
+        updates
+            .iter()
+            .all(|(p, doc)| matches!(p, Precondition::IfMatch(_)) && *doc)
+    );
+}
+
+#[tokio::test]
+async fn with_if_match_a_race_is_412() {
+    let fx = fixture(1000).await;
+    let id = fx.user("careful").await;
+    fx.interfere(1);
+    let body = ops(json!([{"op": "replace", "path": "displayName", "value": "Careful"}]));
+    let cond = Condition::parse("If-Match", "W/\"1\"").unwrap();
+    let e = fx
+        .service
+        .patch(&fx.ctx, Kind::User, &id, &body, Some(&cond), &fx.view)
+        .await
+        .unwrap_err();
+    assert_eq!(e.to_scim().status, 412);
+}
+
+#[tokio::test]
+async fn member_only_patches_send_no_document_and_no_precondition() {
+    let fx = fixture(1000).await;
+    let (a, b) = (fx.user("a").await, fx.user("b").await);
+    let gid = fx.group("team", &[&a]).await;
+    fx.interfere(5);
+    let body = ops(json!([{"op": "add", "path": "members", "value": [{"value": b}]}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::Group, &gid, &body, None, &fx.view)
+        .await
+        .unwrap();
+    let PatchOutcome::Resource(out) = out else {
+        panic!("expected the resource")
+    };
+    assert_eq!(out.doc["members"].as_array().unwrap().len(), 2);
+    assert_eq!(fx.updates(), vec![(Precondition::Any, false)]);
+    // Removing by filter composes without the list either.
+    let body = ops(json!([{"op": "remove", "path": format!("members[value eq \"{a}\"]")}]));
+    fx.service
+        .patch(&fx.ctx, Kind::Group, &gid, &body, None, &fx.view)
+        .await
+        .unwrap();
+    assert_eq!(fx.updates(), vec![(Precondition::Any, false); 2]);
+}
+
+#[tokio::test]
+async fn a_patch_that_needs_the_member_list_loads_it_and_compares_and_swaps() {
+    let fx = fixture(1000).await;
+    let (a, b) = (fx.user("a").await, fx.user("b").await);
+    let inner = fx.group("inner", &[]).await;
+    let gid = fx.group("mixed", &[&a, &b, &inner]).await;
+    fx.interfere(0);
+    let body = ops(json!([{"op": "remove", "path": "members[type eq \"Group\"]"}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::Group, &gid, &body, None, &fx.view)
+        .await
+        .unwrap();
+    let PatchOutcome::Resource(out) = out else {
+        panic!("expected the resource")
+    };
+    let mut left: Vec<&str> = out.doc["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    left.sort();
+    let mut want = vec![a.as_str(), b.as_str()];
+    want.sort();
+    assert_eq!(left, want);
+    assert!(
+        matches!(fx.updates()[..], [(Precondition::IfMatch(_), false)]),
+        "{:?}",
+        fx.updates()
+    );
+}
+
+#[tokio::test]
+async fn a_group_above_the_limit_answers_no_content_unless_members_are_excluded() {
+    let fx = fixture(2).await;
+    let ids = [
+        fx.user("a").await,
+        fx.user("b").await,
+        fx.user("c").await,
+        fx.user("d").await,
+    ];
+    let gid = fx.group("big", &[&ids[0], &ids[1], &ids[2]]).await;
+    let body = ops(json!([{"op": "add", "path": "members", "value": [{"value": ids[3]}]}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::Group, &gid, &body, None, &fx.view)
+        .await
+        .unwrap();
+    assert!(matches!(out, PatchOutcome::NoContent { version: 2, .. }), "{out:?}");
+    let slim = View {
+        projection: scim_core::projection::Projection::parse(None, Some("members")).unwrap(),
+        ..fx.view.clone()
+    };
+    let body = ops(json!([{"op": "replace", "path": "displayName", "value": "Big"}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::Group, &gid, &body, None, &slim)
+        .await
+        .unwrap();
+    let PatchOutcome::Resource(out) = out else {
+        panic!("expected the resource")
+    };
+    assert_eq!(out.doc["displayName"], "Big");
+    assert!(out.doc.get("members").is_none());
+}
+
+#[tokio::test]
+async fn a_patch_that_changes_no_attribute_is_still_one_mutation_without_a_document() {
+    let fx = fixture(1000).await;
+    let id = fx.user("same").await;
+    fx.interfere(3);
+    // A password in the default (discard) mode changes no stored attribute.
+    let body = ops(json!([{"op": "replace", "path": "password", "value": "n3w!"}]));
+    let out = fx
+        .service
+        .patch(&fx.ctx, Kind::User, &id, &body, None, &fx.view)
+        .await
+        .unwrap();
+    let PatchOutcome::Resource(out) = out else {
+        panic!("expected the resource")
+    };
+    assert_eq!(out.version, 2);
+    assert_eq!(fx.updates(), vec![(Precondition::Any, false)]);
+}

@@ -1,0 +1,77 @@
+//! `scim-store-sqlite`: the embedded SQLite backend of the SCIM server.
+//!
+//! ```ignore
+//! let store = SqliteStore::open(SqliteConfig::new("scim.db"), registry)?;
+//! ```
+//!
+//! # How it works
+//!
+//! - **WAL, one writer.** A dedicated thread owns the only read-write
+//!   connection. Requests reach it over a channel and are answered over a
+//!   oneshot. It commits in groups (see `writer.rs`): the first queued
+//!   request plus whatever else is queued (up to `max_batch`) run in one
+//!   transaction, each in its own `SAVEPOINT`, so one failing request is
+//!   rolled back alone; one `COMMIT` (one fsync at `synchronous = FULL`)
+//!   makes the whole batch durable before anyone is answered.
+//! - **Checkpoints** run on a thread of their own (`checkpoint.rs`), so no
+//!   commit waits for pages to be copied from the WAL into the database.
+//! - **Readers.** A pool of `readers` read-only connections serves reads on
+//!   `spawn_blocking`; WAL lets them run while the writer writes. A read that
+//!   takes several statements runs in one read transaction (one snapshot).
+//! - **Filters** become SQL with bound parameters (`sql.rs`), exact with
+//!   respect to `scim_core::filter::matches`; the lookups identity providers
+//!   make hit indexes. A conjunct that cannot be written in SQL is checked by
+//!   the evaluator over the rows the rest selects, at most `max_scan` of them
+//!   (else `TooMany`). Sorting and paging run in SQL (`query.rs`).
+//! - **Contract rules in the database.** `userName` uniqueness is a unique
+//!   index on a Unicode-folded key; versions are compare-and-swapped in the
+//!   writer; each mutation writes its audit row in its own savepoint;
+//!   membership changes are single-row statements plus a version bump.
+//!
+//! # Schema
+//!
+//! Embedded numbered migrations (`migrations/NNNN_*.sql`) run when the store
+//! opens; `PRAGMA user_version` counts the applied ones, so reopening is a
+//! no-op. Migration 1 creates (every table leads with `tenant`):
+//!
+//! | table | columns | keys and indexes |
+//! |---|---|---|
+//! | `tenants` | id, name, created | PK id; UNIQUE name |
+//! | `resources` | tenant, kind, id, version, created, modified, user_name_key, external_id, display_name_key, doc (JSON text), created_seq | PK (tenant, kind, id); UNIQUE (tenant, kind, user_name_key); (tenant, kind, external_id); (tenant, kind, display_name_key) |
+//! | `resource_emails` | tenant, value_key (lower-cased), resource_id, type | PK (tenant, value_key, resource_id), without rowid |
+//! | `memberships` | tenant, group_id, member_id, member_kind | PK (tenant, group_id, member_id); (tenant, member_id) |
+//! | `tokens` | id, tenant, hash, description, user_id, created, last_used, revoked | PK id; (tenant, created) |
+//! | `audit` | tenant, seq, time, actor, request_id, op, kind, resource_id, version, change (JSON), origin | PK (tenant, seq), without rowid; (tenant, resource_id, seq) WHERE op <> 'create' |
+//!
+//! Indexes keyed by random UUIDs cost every write a page, so there are as
+//! few as the lookups need: no separate index on resource ids (a lookup
+//! without a kind probes the primary key with both kinds), emails keyed by
+//! value only, and the audit index by resource leaves out create events
+//! (`resources.created_seq` and the delete event's `origin` point at them).
+//!
+//! `user_name_key` and `display_name_key` are Rust `to_lowercase()` of the
+//! attribute (the evaluator's folding; SQLite's `lower()` is ASCII-only), so
+//! they are computed in Rust on every write. Timestamps are RFC 3339 text in
+//! UTC; resource and audit times are whole milliseconds, the precision
+//! `meta` shows. Resource ids are lower-case UUID v4.
+//!
+//! Custom SQL functions (`scim_fold`, `scim_time`, `scim_sort_key`) are
+//! registered on every connection; no index or constraint uses them, so the
+//! file stays readable and writable with the plain `sqlite3` shell.
+
+mod backend;
+mod checkpoint;
+mod config;
+mod db;
+mod error;
+mod functions;
+mod mutate;
+mod pool;
+mod query;
+mod read;
+mod rows;
+mod sql;
+mod writer;
+
+pub use backend::{SqliteStore, WriterStats};
+pub use config::{SqliteConfig, Synchronous};

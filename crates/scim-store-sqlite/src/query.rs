@@ -1,0 +1,320 @@
+//! `Store::query`: filter, sort and page in SQL when the filter translates;
+//! otherwise the evaluator over the rows the translatable part selects,
+//! under `max_scan`.
+//!
+//! Sorting uses `scim_sort_key` over the JSON of the sorted attribute as
+//! `to_resource` has it (the document's, or `id`/`meta`/the first member
+//! built from columns), so SQL orders exactly like `SortSpec::compare`:
+//! `ORDER BY key IS NULL, key, id` ascending (missing last) and `key IS
+//! NULL DESC, key DESC, id` descending (the exact reverse, ties still by id).
+//! Keyset positions compare (key, id) the same way.
+
+use crate::error::Result;
+use crate::functions::encode_sort_key;
+use crate::read::{all_members, snapshot};
+use crate::rows::{RESOURCE_COLUMNS, RawResource, to_i64};
+use crate::sql::{self, Params, Translation, attr_path, is_common};
+use rusqlite::{Connection, params_from_iter};
+use scim_core::filter::{Filter, matches};
+use scim_core::schema::{Container, ResourceType};
+use scim_core::sort::{SortOrder, SortSpec, sort_key};
+use scim_store::{Kind, Page, Position, Query, StoreError, Stored};
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+
+/// Up to this many matches, a page in id order is sorted rather than read
+/// in primary-key order (see `in_sql`).
+const SORT_MATCHES: u64 = 5_000;
+
+/// Limits of a query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_results: u32,
+    pub(crate) max_scan: u64,
+}
+
+/// What one query is about, shared by both ways of answering it.
+struct Scope<'a> {
+    rt: &'a ResourceType,
+    kind: Kind,
+    tenant: &'a str,
+    q: &'a Query,
+    /// `r.tenant = ?1 AND r.kind = ?2`.
+    base: String,
+    limits: Limits,
+    /// The page size, capped at `max_results`.
+    count: usize,
+}
+
+pub(crate) fn run(
+    conn: &Connection,
+    rt: &ResourceType,
+    tenant: &str,
+    kind: Kind,
+    q: &Query,
+    limits: Limits,
+) -> Result<Page> {
+    let mut params = Params::default();
+    let tenant_p = params.bind(tenant.to_string());
+    let kind_p = params.bind(kind.as_str().to_string());
+    let base = format!("r.tenant = {tenant_p} AND r.kind = {kind_p}");
+    let translation = match &q.filter {
+        None => Translation::Exact("1".into()),
+        Some(f) => sql::translate(f, rt, kind, &tenant_p, &mut params),
+    };
+    let count = usize::try_from(q.count.min(u64::from(limits.max_results))).unwrap_or(usize::MAX);
+    let scope = Scope {
+        rt,
+        kind,
+        tenant,
+        q,
+        base,
+        limits,
+        count,
+    };
+    snapshot(conn, |conn| {
+        let mut page = match translation {
+            Translation::Exact(filter) => {
+                let mut page_params = Params::default();
+                for v in params.values() {
+                    page_params.bind(v.clone());
+                }
+                match sort_key_sql(rt, kind, q.sort.as_ref(), &mut page_params) {
+                    Some(key) => in_sql(conn, &scope, &filter, &params, key, page_params)?,
+                    // A sort this store cannot write in SQL: sort in Rust.
+                    None => in_rust(conn, &scope, Some(&filter), &params)?,
+                }
+            }
+            Translation::Partial(prefilter) => in_rust(conn, &scope, prefilter.as_deref(), &params)?,
+        };
+        for item in &mut page.items {
+            item.members = if kind == Kind::Group && q.load.members {
+                Some(all_members(conn, tenant, &item.id)?)
+            } else {
+                None
+            };
+        }
+        Ok(page)
+    })
+}
+
+/// How a page is ordered: by id (no sort), or by a key expression.
+enum Key {
+    Id,
+    Expr {
+        sql: String,
+        order: SortOrder,
+        spec: SortSpec,
+    },
+}
+
+/// `None` when the sorted attribute cannot be addressed in SQL.
+fn sort_key_sql(rt: &ResourceType, kind: Kind, sort: Option<&SortSpec>, params: &mut Params) -> Option<Key> {
+    let Some(spec) = sort else { return Some(Key::Id) };
+    let attr_json = match rt.resolve_attr(&spec.by) {
+        None => "NULL".to_string(),
+        Some(r) if is_common(rt, &r) && r.attr.name == "id" => "json_quote(r.id)".into(),
+        Some(r) if is_common(rt, &r) && r.attr.name == "meta" => "json_object('resourceType', r.kind, \
+             'created', r.created, 'lastModified', r.modified, 'version', 'W/\"' || r.version || '\"')"
+            .into(),
+        // Members are in id order and never primary: the first one decides.
+        Some(r) if kind == Kind::Group && r.container == Container::Top && r.attr.name == "members" => {
+            "(SELECT json_array(json_object('value', m.member_id, 'type', m.member_kind)) FROM memberships m \
+             WHERE m.tenant = r.tenant AND m.group_id = r.id ORDER BY m.member_id LIMIT 1)"
+                .into()
+        }
+        Some(r) => format!("(r.doc -> {})", params.bind(attr_path(r.container, &r.attr.name)?)),
+    };
+    let sql = format!(
+        "scim_sort_key({attr_json}, {}, {})",
+        params.bind(kind.as_str().to_string()),
+        params.bind(spec.by.to_string())
+    );
+    Some(Key::Expr {
+        sql,
+        order: spec.order,
+        spec: spec.clone(),
+    })
+}
+
+fn in_sql(
+    conn: &Connection,
+    s: &Scope<'_>,
+    filter: &str,
+    params: &Params,
+    key: Key,
+    mut page_params: Params,
+) -> Result<Page> {
+    let (rt, q, base, count) = (s.rt, s.q, &s.base, s.count);
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM resources r WHERE {base} AND {filter}"))?
+        .query_row(params_from_iter(params.values()), |r| r.get(0))?;
+    let total = u64::try_from(total).unwrap_or(0);
+    if count == 0 || total == 0 {
+        return Ok(Page {
+            total,
+            items: Vec::new(),
+        });
+    }
+    let offset = if q.after.is_some() { 0 } else { q.start_index.max(1) - 1 };
+    let sql = match key {
+        Key::Id => {
+            let after = match &q.after {
+                Some(pos) => format!(" AND r.id > {}", page_params.bind(pos.id.clone())),
+                None => String::new(),
+            };
+            // With few matches, `+r.id` (no index for the ORDER BY) lets the
+            // planner pick the filter's index and sort the few rows; left to
+            // itself it may walk the primary key in id order to skip the
+            // sort and test every row. With many matches that walk is the
+            // cheap way to the first page.
+            let order = if total <= SORT_MATCHES { "+r.id" } else { "r.id" };
+            format!(
+                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {base} AND {filter}{after} ORDER BY {order} LIMIT {} OFFSET {}",
+                page_params.bind(to_i64(count as u64)),
+                page_params.bind(to_i64(offset))
+            )
+        }
+        Key::Expr { sql: key, order, spec } => {
+            let after = match &q.after {
+                Some(pos) => {
+                    let pk = position_key(rt, &spec, pos);
+                    let id = page_params.bind(pos.id.clone());
+                    let cond = match (order, pk) {
+                        (SortOrder::Ascending, Some(pk)) => {
+                            let pk = page_params.bind(pk);
+                            format!("(sk > {pk} OR (sk = {pk} AND id > {id}) OR sk IS NULL)")
+                        }
+                        (SortOrder::Ascending, None) => format!("(sk IS NULL AND id > {id})"),
+                        (SortOrder::Descending, Some(pk)) => {
+                            let pk = page_params.bind(pk);
+                            format!("(sk < {pk} OR (sk = {pk} AND id > {id}))")
+                        }
+                        (SortOrder::Descending, None) => format!("(sk IS NOT NULL OR id > {id})"),
+                    };
+                    format!(" WHERE {cond}")
+                }
+                None => String::new(),
+            };
+            let order_by = match order {
+                SortOrder::Ascending => "sk IS NULL, sk, id",
+                SortOrder::Descending => "sk IS NULL DESC, sk DESC, id",
+            };
+            format!(
+                "SELECT id, version, created, modified, doc FROM (
+                     SELECT r.id AS id, r.version AS version, r.created AS created, r.modified AS modified,
+                            r.doc AS doc, {key} AS sk
+                     FROM resources r WHERE {base} AND {filter}
+                 ){after} ORDER BY {order_by} LIMIT {} OFFSET {}",
+                page_params.bind(to_i64(count as u64)),
+                page_params.bind(to_i64(offset))
+            )
+        }
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let raw: Vec<RawResource> = stmt
+        .query_map(params_from_iter(page_params.values()), RawResource::from_row)?
+        .collect::<Result<_, _>>()?;
+    let items = raw.into_iter().map(|r| r.into_stored(s.kind)).collect::<Result<_>>()?;
+    Ok(Page { total, items })
+}
+
+/// The evaluator over the rows `prefilter` selects (all rows of the kind
+/// without one), refusing past `max_scan` rows.
+fn in_rust(conn: &Connection, s: &Scope<'_>, prefilter: Option<&str>, params: &Params) -> Result<Page> {
+    let (rt, kind, q, base, limits, count) = (s.rt, s.kind, s.q, &s.base, s.limits, s.count);
+    let filter_sql = prefilter.map(|p| format!(" AND {p}")).unwrap_or_default();
+    let candidates: i64 = conn
+        .prepare_cached(&format!("SELECT COUNT(*) FROM resources r WHERE {base}{filter_sql}"))?
+        .query_row(params_from_iter(params.values()), |r| r.get(0))?;
+    let candidates = u64::try_from(candidates).unwrap_or(0);
+    if candidates > limits.max_scan {
+        return Err(StoreError::TooMany(too_many_message(q.filter.as_ref(), candidates, limits.max_scan)).into());
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {base}{filter_sql}"
+    ))?;
+    let raw: Vec<RawResource> = stmt
+        .query_map(params_from_iter(params.values()), RawResource::from_row)?
+        .collect::<Result<_, _>>()?;
+    let mut hits: Vec<(Stored, Value)> = Vec::new();
+    for r in raw {
+        let mut stored = r.into_stored(kind)?;
+        // Filters and sorts see a group with its members.
+        if kind == Kind::Group {
+            stored.members = Some(all_members(conn, s.tenant, &stored.id)?);
+        }
+        let doc = stored.to_resource();
+        if q.filter.as_ref().is_none_or(|f| matches(f, rt, &doc)) {
+            hits.push((stored, doc));
+        }
+    }
+    match &q.sort {
+        Some(spec) => hits.sort_by(|a, b| spec.compare(rt, &a.1, &b.1)),
+        None => hits.sort_by(|a, b| a.0.id.cmp(&b.0.id)),
+    }
+    let total = hits.len() as u64;
+    let items: Vec<Stored> = match &q.after {
+        Some(pos) => {
+            let anchor = q.sort.as_ref().map(|s| position_doc(rt, s, pos));
+            hits.into_iter()
+                .filter(|(s, doc)| match (&q.sort, &anchor) {
+                    (Some(spec), Some(anchor)) => spec.compare(rt, doc, anchor) == Ordering::Greater,
+                    _ => s.id > pos.id,
+                })
+                .take(count)
+                .map(|(s, _)| s)
+                .collect()
+        }
+        None => {
+            let skip = usize::try_from(q.start_index.max(1) - 1).unwrap_or(usize::MAX);
+            hits.into_iter().skip(skip).take(count).map(|(s, _)| s).collect()
+        }
+    };
+    Ok(Page { total, items })
+}
+
+fn too_many_message(filter: Option<&Filter>, candidates: u64, max_scan: u64) -> String {
+    let text = filter.map_or_else(String::new, |f| format!("the filter `{f}` "));
+    format!(
+        "{text}cannot be answered from indexes and would scan {candidates} resources (the limit is {max_scan}); \
+         add a condition such as `userName eq`, `externalId eq`, `displayName eq`, `id eq` or `emails.value eq`"
+    )
+}
+
+/// A document that sorts exactly where `pos` is: its key placed where
+/// `spec.by` reads it, and its id (as the reference store builds it).
+pub(crate) fn position_doc(rt: &ResourceType, spec: &SortSpec, pos: &Position) -> Value {
+    let mut doc = Map::new();
+    if let Some(a) = rt.resolve_attr(&spec.by) {
+        // A complex attribute named without a sub-attribute sorts by `value`.
+        let leaf = match (a.sub, a.attr.is_complex()) {
+            (Some(sub), _) => Some(sub.name.clone()),
+            (None, true) => a.attr.value_sub_attribute().map(|v| v.name.clone()),
+            (None, false) => None,
+        };
+        let value = match leaf {
+            Some(leaf) => Value::Object(Map::from_iter([(leaf, pos.key.clone())])),
+            None => pos.key.clone(),
+        };
+        match a.container {
+            Container::Top => {
+                doc.insert(a.attr.name.clone(), value);
+            }
+            Container::Extension(urn) => {
+                doc.insert(
+                    urn.to_string(),
+                    Value::Object(Map::from_iter([(a.attr.name.clone(), value)])),
+                );
+            }
+        }
+    }
+    // Last, so a sort by `id` itself keeps the position's id.
+    doc.insert("id".into(), Value::String(pos.id.clone()));
+    Value::Object(doc)
+}
+
+/// The encoded sort key of a position, as `scim_sort_key` encodes rows.
+fn position_key(rt: &ResourceType, spec: &SortSpec, pos: &Position) -> Option<Vec<u8>> {
+    sort_key(rt, &spec.by, &position_doc(rt, spec, pos)).map(|k| encode_sort_key(&k))
+}

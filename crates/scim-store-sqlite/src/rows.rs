@@ -1,0 +1,176 @@
+//! Conversions between Rust values and column values: timestamps, kinds,
+//! resources, and the index keys derived from a document.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, SubsecRound, Utc};
+use rusqlite::Row;
+use scim_core::members::MemberKind;
+use scim_store::{Kind, Stored};
+use serde_json::Value;
+
+/// Now, to the millisecond: resources carry the times `meta` shows (RFC
+/// 3339 with milliseconds), so a filter on `meta.created` sees exactly the
+/// stored value and a read returns exactly what the write returned.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(3)
+}
+
+/// Store-made times: the `meta` form.
+pub(crate) fn fmt_ms(t: DateTime<Utc>) -> String {
+    scim_store::rfc3339(t)
+}
+
+/// Caller-made times (tokens) keep every digit, so they read back equal.
+pub(crate) fn fmt_ns(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+pub(crate) fn parse_utc(s: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| Error::Corrupt(format!("bad timestamp '{s}': {e}")))
+}
+
+pub(crate) fn parse_kind(s: &str) -> Result<Kind> {
+    Kind::parse(s).ok_or_else(|| Error::Corrupt(format!("unknown kind '{s}'")))
+}
+
+pub(crate) fn member_kind(kind: Kind) -> MemberKind {
+    match kind {
+        Kind::User => MemberKind::User,
+        Kind::Group => MemberKind::Group,
+    }
+}
+
+pub(crate) fn parse_member_kind(s: &str) -> Result<MemberKind> {
+    MemberKind::parse(s).ok_or_else(|| Error::Corrupt(format!("unknown member kind '{s}'")))
+}
+
+pub(crate) fn version(v: i64) -> Result<u64> {
+    u64::try_from(v).map_err(|_| Error::Corrupt(format!("negative version {v}")))
+}
+
+pub(crate) fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The columns every resource read selects, in this order.
+pub(crate) const RESOURCE_COLUMNS: &str = "r.id, r.version, r.created, r.modified, r.doc";
+
+/// Raw resource columns, converted outside the row callback so that the
+/// callback's error type stays rusqlite's.
+pub(crate) struct RawResource {
+    id: String,
+    version: i64,
+    created: String,
+    modified: String,
+    doc: String,
+}
+
+impl RawResource {
+    pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<RawResource> {
+        Ok(RawResource {
+            id: row.get(0)?,
+            version: row.get(1)?,
+            created: row.get(2)?,
+            modified: row.get(3)?,
+            doc: row.get(4)?,
+        })
+    }
+
+    pub(crate) fn into_stored(self, kind: Kind) -> Result<Stored> {
+        Ok(Stored {
+            kind,
+            id: self.id,
+            version: version(self.version)?,
+            created: parse_utc(&self.created)?,
+            modified: parse_utc(&self.modified)?,
+            doc: serde_json::from_str(&self.doc)?,
+            members: None,
+        })
+    }
+}
+
+/// The indexed values of a document (see the `resources` and
+/// `resource_emails` tables).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Keys {
+    pub(crate) user_name: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    /// (lower-cased value, type) of each email.
+    pub(crate) emails: Vec<(String, Option<String>)>,
+}
+
+impl Keys {
+    pub(crate) fn of(kind: Kind, doc: &Value) -> Keys {
+        let text = |name: &str| member(doc, name).and_then(Value::as_str);
+        let mut emails = Vec::new();
+        // Every value the evaluator would compare for `emails.value`, so the
+        // index is a superset of the matches: elements of the array (or the
+        // single value), their `value`, arrays flattened.
+        for element in elements(member(doc, "emails")) {
+            let kind = member(element, "type").and_then(Value::as_str).map(str::to_owned);
+            for value in elements(member(element, "value")) {
+                if let Some(v) = value.as_str() {
+                    emails.push((v.to_lowercase(), kind.clone()));
+                }
+            }
+        }
+        Keys {
+            user_name: if kind == Kind::User {
+                text("userName").map(str::to_lowercase)
+            } else {
+                None
+            },
+            external_id: text("externalId").map(str::to_owned),
+            display_name: text("displayName").map(str::to_lowercase),
+            emails,
+        }
+    }
+}
+
+/// An object member by canonical name, else case-insensitively, as the
+/// evaluator looks it up.
+fn member<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
+    let object = value.as_object()?;
+    object.get(name).or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+fn elements(value: Option<&Value>) -> Vec<&Value> {
+    match value {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(other) => vec![other],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_fold_unicode_and_collect_every_email() {
+        let doc = json!({
+            "userName": "ÅSA@Example.com",
+            "externalId": "Ext-1",
+            "displayName": "Åsa",
+            "emails": [{"value": "A@X.org", "type": "work"}, {"value": "b@y.org"}, "junk"],
+        });
+        let k = Keys::of(Kind::User, &doc);
+        assert_eq!(k.user_name.as_deref(), Some("åsa@example.com"));
+        assert_eq!(k.external_id.as_deref(), Some("Ext-1"));
+        assert_eq!(k.display_name.as_deref(), Some("åsa"));
+        assert_eq!(
+            k.emails,
+            vec![("a@x.org".into(), Some("work".into())), ("b@y.org".into(), None)]
+        );
+        assert_eq!(Keys::of(Kind::Group, &doc).user_name, None);
+    }
+}
