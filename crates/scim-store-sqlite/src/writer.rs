@@ -143,21 +143,9 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Request>, max_batch: usize, coun
                 Err(_) => break,
             }
         }
-        if batch.len() > 1 && std::env::var("LINGER").is_ok() {
-            let until = std::time::Instant::now()
-                + std::time::Duration::from_micros(
-                    std::env::var("LINGER").ok().and_then(|v| v.parse().ok()).unwrap_or(100),
-                );
-            while batch.len() < max_batch && std::time::Instant::now() < until {
-                match rx.try_recv() {
-                    Ok(next) => batch.push(next),
-                    Err(_) => std::thread::sleep(std::time::Duration::from_micros(10)),
-                }
-            }
-        }
         run_batch(&conn, batch, counters);
     }
-    // Refresh the planner's statistics now and then; cheap when unneeded.
+    // Closing: refresh the planner's statistics (cheap when not needed).
     let _ = conn.execute_batch("PRAGMA optimize");
 }
 
