@@ -150,7 +150,7 @@ async fn tenants_cannot_see_or_touch_each_other() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_token_is_refused_within_the_cache_ttl() {
     let srv = TestServer::start_with(|c| c.auth.cache_ttl_secs = 1).await;
-    let (_record, other_token) = scim_server::admin::create_token(srv.store(), "acme", Some("second"))
+    let (_record, other_token) = scim_server::admin::create_token(srv.store(), "acme", Some("second"), None)
         .await
         .unwrap();
     let other = srv.client_with(Some(&other_token));

@@ -29,7 +29,7 @@ async fn service_provider_config_describes_the_server() {
     assert_eq!(v["etag"]["supported"], true);
     assert_eq!(v["sort"]["supported"], true);
     assert!(v["changePassword"]["supported"].is_boolean());
-    assert!(v["bulk"]["supported"].is_boolean());
+    assert_eq!(v["bulk"]["supported"], true);
     assert!(v["bulk"]["maxOperations"].is_u64(), "{}", spc.text);
     assert!(v["bulk"]["maxPayloadSize"].is_u64(), "{}", spc.text);
     let schemes = v["authenticationSchemes"].as_array().unwrap();
@@ -159,3 +159,91 @@ async fn discovery_endpoints_are_read_only() {
     assert_eq!(spc.json["patch"]["supported"], true);
     srv.stop().await;
 }
+
+/// Each claim of /ServiceProviderConfig, checked by doing it.
+async fn every_claim_holds(b: Backend) {
+    for password in [
+        scim_server::config::PasswordMode::Discard,
+        scim_server::config::PasswordMode::Hash,
+    ] {
+        let srv = TestServer::start_on_with(b, |c| {
+            c.scim.password = password;
+            c.scim.max_results = 5;
+            c.scim.bulk.max_operations = 2;
+        })
+        .await;
+        let c = &srv.client;
+        let spc = c.get("/ServiceProviderConfig").await.expect(200).json;
+        for feature in ["patch", "filter", "sort", "etag", "bulk"] {
+            assert_eq!(spc[feature]["supported"], true, "{feature}: {spc}");
+        }
+        assert_eq!(spc["pagination"]["cursor"], srv.store().capabilities().cursor);
+        assert_eq!(spc["pagination"]["index"], true);
+        assert_eq!(spc["pagination"]["defaultPaginationMethod"], "index");
+        assert_eq!(spc["pagination"]["maxPageSize"], 5);
+        assert_eq!(spc["pagination"]["cursorTimeout"], 600);
+        // filter, sort, paging up to maxResults / maxPageSize.
+        for i in 0..7 {
+            c.create_user(&format!("spc-{i}")).await;
+        }
+        let r = c
+            .get("/Users?filter=userName%20sw%20%22spc-%22&sortBy=userName&sortOrder=descending&count=50")
+            .await
+            .expect(200);
+        assert_eq!(r.total(), 7);
+        assert_eq!(r.resources().len(), 5, "count is capped at maxResults");
+        assert_eq!(r.resources()[0]["userName"], "spc-6");
+        let r = c.get("/Users?cursor=&count=50").await.expect(200);
+        assert_eq!(r.resources().len(), 5);
+        assert!(r.json["nextCursor"].is_string());
+        // patch and etag.
+        let u = c.create_user("spc-etag").await;
+        let path = format!("/Users/{}", u["id"].as_str().unwrap());
+        c.patch(&path, &patch(json!([{"op": "replace", "path": "title", "value": "x"}])))
+            .await
+            .expect(200);
+        c.req(Method::PUT, &path)
+            .header("If-Match", u["meta"]["version"].as_str().unwrap())
+            .json(&user("spc-etag"))
+            .send()
+            .await
+            .expect_error(412, None);
+        // bulk, up to maxOperations.
+        let op = |n: &str| json!({"method": "POST", "path": "/Users", "bulkId": n, "data": user(n)});
+        let bulk =
+            |ops: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops});
+        assert_eq!(spc["bulk"]["maxOperations"], 2);
+        c.post("/Bulk", &bulk(json!([op("spc-b1"), op("spc-b2")])))
+            .await
+            .expect(200);
+        c.post("/Bulk", &bulk(json!([op("spc-b3"), op("spc-b4"), op("spc-b5")])))
+            .await
+            .expect_error(413, None);
+        // changePassword: true only when a new password is really kept.
+        let hashing = password == scim_server::config::PasswordMode::Hash;
+        assert_eq!(spc["changePassword"]["supported"], hashing);
+        c.patch(
+            &path,
+            &patch(json!([{"op": "replace", "path": "password", "value": "n3w-Secret!"}])),
+        )
+        .await
+        .expect(200);
+        let stored = srv
+            .store()
+            .get(
+                &srv.ctx(),
+                scim_store::Kind::User,
+                u["id"].as_str().unwrap(),
+                scim_store::Load::WITHOUT_MEMBERS,
+            )
+            .await
+            .unwrap();
+        let kept = stored.doc["password"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("$argon2id$"));
+        assert_eq!(kept, hashing, "changePassword says {hashing}: {}", stored.doc);
+        srv.stop().await;
+    }
+}
+
+backend_tests!(every_claim_holds);

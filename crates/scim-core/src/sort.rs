@@ -59,8 +59,15 @@ impl SortSpec {
 
     /// Orders two resources of type `rt` (see the module docs).
     pub fn compare(&self, rt: &ResourceType, a: &Value, b: &Value) -> Ordering {
-        let ka = sort_key(rt, &self.by, a);
-        let kb = sort_key(rt, &self.by, b);
+        self.compare_across((rt, a), (rt, b))
+    }
+
+    /// Orders two resources that may be of different types, as a search
+    /// across resource types merges them: each is keyed by its own type (an
+    /// attribute its type lacks is a missing value), then as `compare`.
+    pub fn compare_across(&self, (rt_a, a): (&ResourceType, &Value), (rt_b, b): (&ResourceType, &Value)) -> Ordering {
+        let ka = sort_key(rt_a, &self.by, a);
+        let kb = sort_key(rt_b, &self.by, b);
         let by_value = match (&ka, &kb) {
             (Some(x), Some(y)) => x.cmp(y),
             (Some(_), None) => Ordering::Less,

@@ -1,7 +1,7 @@
 //! Operator actions on tenants and tokens, shared by the CLI and tests.
 
 use crate::auth::{self, AuthError};
-use scim_store::{Store, StoreError, Tenant, TokenRecord};
+use scim_store::{Ctx, Kind, Load, Store, StoreError, Tenant, TokenRecord};
 
 /// Longest tenant name.
 const MAX_NAME: usize = 64;
@@ -16,6 +16,8 @@ pub enum AdminError {
     UnknownTenant(String),
     #[error("no token with id '{0}'")]
     UnknownToken(String),
+    #[error("no user with id '{user}' in tenant '{tenant}'")]
+    UnknownUser { tenant: String, user: String },
     #[error("cannot make a token: {0}")]
     Token(#[from] AuthError),
     #[error("store: {0}")]
@@ -56,15 +58,30 @@ pub async fn delete_tenant(store: &dyn Store, name: &str) -> Result<Tenant, Admi
     Ok(t)
 }
 
-/// Creates a token for the tenant named `tenant_name`. Returns the stored
-/// record (with only the argon2id hash) and the token itself, which exists
-/// nowhere else: show it once.
+/// Creates a token for the tenant named `tenant_name`, bound to `user` (the
+/// user `/Me` means; it must exist in the tenant) when given. Returns the
+/// stored record (with only the argon2id hash) and the token itself, which
+/// exists nowhere else: show it once.
 pub async fn create_token(
     store: &dyn Store,
     tenant_name: &str,
     description: Option<&str>,
+    user: Option<&str>,
 ) -> Result<(TokenRecord, String), AdminError> {
     let t = tenant(store, tenant_name).await?;
+    if let Some(user) = user {
+        let ctx = Ctx::new(t.id.clone(), None, "admin");
+        store
+            .get(&ctx, Kind::User, user, Load::WITHOUT_MEMBERS)
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => AdminError::UnknownUser {
+                    tenant: tenant_name.to_string(),
+                    user: user.to_string(),
+                },
+                other => AdminError::Store(other),
+            })?;
+    }
     // A fresh id colliding with a stored one is astronomically unlikely, but
     // costs only a retry.
     for _ in 0..3 {
@@ -78,7 +95,7 @@ pub async fn create_token(
             tenant: t.id.clone(),
             hash,
             description: description.map(str::to_string),
-            user: None,
+            user: user.map(str::to_string),
             created: chrono::Utc::now(),
             last_used: None,
             revoked: None,

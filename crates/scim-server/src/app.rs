@@ -132,7 +132,13 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         Some(t) => Some(tls::load(&t.cert, &t.key)?),
         None => None,
     };
-    let registry = Arc::new(Registry::builtin());
+    let registry = Arc::new(config.registry()?);
+    if config.scim.cursor_secret.is_none() {
+        tracing::info!(
+            "[scim] cursor_secret is not set: cursors are signed with a key of this process only, \
+             so they do not work across instances or restarts"
+        );
+    }
     let metrics = Arc::new(Metrics::new());
     let store = Instrumented::wrap(store::open(&config, registry.clone()).await?, metrics.clone());
     let state = web::Data::new(AppState::new(&config, store.clone(), registry, metrics));
@@ -180,6 +186,6 @@ pub async fn bootstrap(store: &dyn Store) -> Result<Option<String>, admin::Admin
         Err(admin::AdminError::TenantExists(_)) => return Ok(None),
         Err(e) => return Err(e),
     }
-    let (_, token) = admin::create_token(store, "default", Some("created at first start")).await?;
+    let (_, token) = admin::create_token(store, "default", Some("created at first start"), None).await?;
     Ok(Some(token))
 }

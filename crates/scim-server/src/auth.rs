@@ -48,11 +48,13 @@ pub enum AuthError {
     Crypto(String),
 }
 
-/// Who a request is: the token's tenant and the token's id.
+/// Who a request is: the token's tenant, the token's id, and the user
+/// `/Me` means for it (when the token was created with `--user`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub tenant: String,
     pub token_id: String,
+    pub user: Option<String>,
 }
 
 /// A new token: its id and the whole secret token string (shown once).
@@ -227,6 +229,7 @@ impl Authenticator {
         let principal = Principal {
             tenant: record.tenant.clone(),
             token_id: record.id.clone(),
+            user: record.user.clone(),
         };
         let now = Instant::now();
         let mut cache = lock(&self.cache);

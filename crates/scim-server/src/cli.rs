@@ -12,7 +12,6 @@ use crate::config::{Config, ConfigError};
 use crate::observability::{self, ObservabilityError};
 use crate::store::{self, OpenError};
 use clap::{Parser, Subcommand};
-use scim_core::schema::Registry;
 use scim_store::{AuditEvent, AuditQuery, Store, StoreError, rfc3339};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -73,6 +72,10 @@ pub enum TokenCommand {
         tenant: String,
         #[arg(long)]
         description: Option<String>,
+        /// Binds the token to this user id of the tenant: /Me then means
+        /// that user.
+        #[arg(long, value_name = "ID")]
+        user: Option<String>,
     },
     List {
         #[arg(long)]
@@ -151,7 +154,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Serve => serve(config).await,
         Command::Config(ConfigCommand::Check) => Ok(()),
         other => {
-            let store = store::open(&config, Arc::new(Registry::builtin())).await?;
+            let store = store::open(&config, Arc::new(config.registry()?)).await?;
             let result = admin_command(store.as_ref(), other).await;
             // Closing may join SQLite's writer thread.
             let _ = tokio::task::spawn_blocking(move || drop(store)).await;
@@ -225,8 +228,12 @@ async fn admin_command(store: &dyn Store, command: Command) -> Result<(), CliErr
             let t = admin::delete_tenant(store, &name).await?;
             eprintln!("deleted tenant '{}' with all its data", t.name);
         }
-        Command::Token(TokenCommand::Create { tenant, description }) => {
-            let (record, token) = admin::create_token(store, &tenant, description.as_deref()).await?;
+        Command::Token(TokenCommand::Create {
+            tenant,
+            description,
+            user,
+        }) => {
+            let (record, token) = admin::create_token(store, &tenant, description.as_deref(), user.as_deref()).await?;
             eprintln!(
                 "created token {} for tenant '{tenant}'; it is shown only now:",
                 record.id
@@ -239,16 +246,17 @@ async fn admin_command(store: &dyn Store, command: Command) -> Result<(), CliErr
                 Some(name) => Some(admin::tenant(store, &name).await?.id),
                 None => None,
             };
-            emit("ID\tTENANT\tCREATED\tLAST USED\tREVOKED\tDESCRIPTION")?;
+            emit("ID\tTENANT\tCREATED\tLAST USED\tREVOKED\tUSER\tDESCRIPTION")?;
             for t in store.tokens(tenant_id.as_deref()).await? {
                 let when = |t: Option<chrono::DateTime<chrono::Utc>>| t.map(rfc3339).unwrap_or_else(|| "-".into());
                 emit(format_args!(
-                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     names.get(&t.tenant).map(String::as_str).unwrap_or(&t.tenant),
                     rfc3339(t.created),
                     when(t.last_used),
                     when(t.revoked),
+                    t.user.as_deref().unwrap_or("-"),
                     t.description.as_deref().unwrap_or("")
                 ))?;
             }

@@ -6,6 +6,7 @@
 //! `SCIM__SERVER__BNID`) stops start-up instead of being silently ignored.
 //! `deploy/scim-server.toml` and `docs/configuration.md` list every key.
 
+use scim_core::schema::Registry;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -17,6 +18,9 @@ pub const CONFIG_ENV: &str = "SCIM_CONFIG";
 pub const DEFAULT_FILE: &str = "scim-server.toml";
 /// Backends this build knows the names of, compiled in or not.
 const BACKENDS: [&str; 4] = ["sqlite", "postgres", "redis", "memory"];
+/// Shortest `[scim] cursor_secret` accepted: a short key makes cursors
+/// forgeable by guessing.
+const MIN_CURSOR_SECRET: usize = 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -45,6 +49,7 @@ pub struct Config {
     pub scim: ScimConfig,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub schemas: SchemasConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +174,55 @@ pub struct ScimConfig {
     pub max_results: u32,
     pub filter_max_length: usize,
     pub filter_max_depth: usize,
+    /// The key that signs cursors (RFC 9865). Unset: a random key per
+    /// process, so cursors only work on the instance that issued them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor_secret: Option<String>,
+    /// How long a cursor stays valid after it was issued.
+    pub cursor_timeout_secs: u64,
+    pub bulk: BulkSection,
+}
+
+/// `/Bulk` limits (RFC 7644 §3.7.4), advertised in /ServiceProviderConfig.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BulkSection {
+    /// Most operations in one request.
+    pub max_operations: u32,
+    /// Largest `/Bulk` request body in bytes (instead of
+    /// `server.max_body_bytes`).
+    pub max_payload_size: usize,
+}
+
+impl Default for BulkSection {
+    fn default() -> Self {
+        BulkSection {
+            max_operations: 1000,
+            max_payload_size: 1_048_576,
+        }
+    }
+}
+
+/// Custom schemas: `[[schemas.extensions]]` entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchemasConfig {
+    pub extensions: Vec<ExtensionSection>,
+}
+
+/// One custom schema extension: a JSON schema document in the `/Schemas`
+/// format, and the resource type it extends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionSection {
+    /// `User` or `Group`.
+    pub resource_type: String,
+    /// The schema document; a relative path is relative to the
+    /// configuration file (to the working directory without one).
+    pub file: PathBuf,
+    /// Whether every resource of the type must carry the extension.
+    #[serde(default)]
+    pub required: bool,
 }
 
 impl Default for ScimConfig {
@@ -180,6 +234,9 @@ impl Default for ScimConfig {
             max_results: 1000,
             filter_max_length: 4096,
             filter_max_depth: 64,
+            cursor_secret: None,
+            cursor_timeout_secs: 600,
+            bulk: BulkSection::default(),
         }
     }
 }
@@ -282,7 +339,15 @@ impl Config {
                 .source(Some(overrides)),
         );
         let loaded = builder.build().map_err(|e| load_error(file.as_deref(), e))?;
-        let config: Config = loaded.try_deserialize().map_err(|e| load_error(file.as_deref(), e))?;
+        let mut config: Config = loaded.try_deserialize().map_err(|e| load_error(file.as_deref(), e))?;
+        // Schema files sit next to the configuration that names them.
+        if let Some(dir) = file.as_deref().and_then(Path::parent) {
+            for ext in &mut config.schemas.extensions {
+                if ext.file.is_relative() {
+                    ext.file = dir.join(&ext.file);
+                }
+            }
+        }
         config.validate()?;
         Ok(config)
     }
@@ -319,12 +384,50 @@ impl Config {
         if self.scim.filter_max_length == 0 {
             return Err(invalid("scim.filter_max_length", "must be at least 1"));
         }
+        if self
+            .scim
+            .cursor_secret
+            .as_ref()
+            .is_some_and(|s| s.len() < MIN_CURSOR_SECRET)
+        {
+            return Err(invalid(
+                "scim.cursor_secret",
+                format!("must be at least {MIN_CURSOR_SECRET} characters (use a long random string)"),
+            ));
+        }
+        if self.scim.cursor_timeout_secs == 0 {
+            return Err(invalid("scim.cursor_timeout_secs", "must be at least 1"));
+        }
+        if self.scim.bulk.max_operations == 0 {
+            return Err(invalid("scim.bulk.max_operations", "must be at least 1"));
+        }
+        if self.scim.bulk.max_payload_size < 1024 {
+            return Err(invalid("scim.bulk.max_payload_size", "must be at least 1024"));
+        }
+        self.registry()?;
         if self.auth.failed_auth_limit_per_minute == 0 {
             return Err(invalid("auth.failed_auth_limit_per_minute", "must be at least 1"));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log.level)
             .map_err(|e| invalid("log.level", format!("'{}': {e}", self.log.level)))?;
         Ok(())
+    }
+
+    /// The schema registry: the built-in schemas plus the configured
+    /// extensions, each file read and checked.
+    pub fn registry(&self) -> Result<Registry, ConfigError> {
+        let mut registry = Registry::builtin();
+        for ext in &self.schemas.extensions {
+            let key = "schemas.extensions.file";
+            let text = std::fs::read_to_string(&ext.file)
+                .map_err(|e| invalid(key, format!("cannot read '{}': {e}", ext.file.display())))?;
+            let doc: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| invalid(key, format!("'{}' is not JSON: {e}", ext.file.display())))?;
+            registry
+                .add_extension(&ext.resource_type, &doc, ext.required)
+                .map_err(|e| invalid(key, format!("'{}': {}", ext.file.display(), e.detail)))?;
+        }
+        Ok(registry)
     }
 
     /// The address to listen on (the first one `bind` resolves to).
@@ -382,6 +485,9 @@ impl Config {
             if let Some(url) = &section.url {
                 section.url = Some(redact_url(url));
             }
+        }
+        if c.scim.cursor_secret.is_some() {
+            c.scim.cursor_secret = Some("***".into());
         }
         c
     }

@@ -80,7 +80,9 @@ async fn https_end_to_end_with_a_self_signed_certificate() {
         running.base_url
     );
     admin::create_tenant(running.store.as_ref(), "acme").await.unwrap();
-    let (_, token) = admin::create_token(running.store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(running.store.as_ref(), "acme", None, None)
+        .await
+        .unwrap();
 
     let mut roots = rustls::RootCertStore::empty();
     roots.add(der).unwrap();
@@ -139,7 +141,9 @@ async fn a_stopped_server_has_committed_everything_it_acknowledged() {
     config.storage.sqlite.path = dir.path().join("nested/dir/scim.db");
     let running = scim_server::start(config.clone()).await.unwrap();
     let tenant = admin::create_tenant(running.store.as_ref(), "acme").await.unwrap();
-    let (_, token) = admin::create_token(running.store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(running.store.as_ref(), "acme", None, None)
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for i in 0..5 {
         let tcp = tokio::net::TcpStream::connect(running.addr).await.unwrap();

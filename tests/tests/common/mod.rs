@@ -54,6 +54,46 @@ pub fn test_config(dir: &Path) -> Config {
     config
 }
 
+/// The storage backends an end-to-end test can run on. A backend added to
+/// the server is added here and to `backend_tests!`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Memory,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Memory => "memory",
+        }
+    }
+}
+
+/// One `#[tokio::test]` per backend for each listed `async fn(Backend)`:
+/// `backend_tests!(a, b)` makes `sqlite::a`, `memory::a`, `sqlite::b`, ...
+/// A new backend is one more `@on` line here.
+#[allow(unused_macros)]
+macro_rules! backend_tests {
+    ($($test:ident),+ $(,)?) => {
+        backend_tests!(@on sqlite, Sqlite; $($test),+);
+        backend_tests!(@on memory, Memory; $($test),+);
+    };
+    (@on $module:ident, $backend:ident; $($test:ident),+) => {
+        mod $module {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    super::$test($crate::common::Backend::$backend).await;
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use backend_tests;
+
 /// A running server with one tenant and one token.
 pub struct TestServer {
     running: Option<Running>,
@@ -74,6 +114,20 @@ impl TestServer {
         TestServer::start_with(|_| {}).await
     }
 
+    /// Starts on `backend` with the test defaults.
+    pub async fn start_on(backend: Backend) -> TestServer {
+        TestServer::start_on_with(backend, |_| {}).await
+    }
+
+    /// Starts on `backend` with the test defaults changed by `configure`.
+    pub async fn start_on_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::start_with(|c| {
+            c.storage.backend = backend.name().into();
+            configure(c);
+        })
+        .await
+    }
+
     /// Starts with the test defaults changed by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let dir = TempDir::new("scim-e2e");
@@ -88,7 +142,7 @@ impl TestServer {
         let tenant = scim_server::admin::create_tenant(running.store.as_ref(), "acme")
             .await
             .unwrap();
-        let (record, token) = scim_server::admin::create_token(running.store.as_ref(), "acme", Some("e2e"))
+        let (record, token) = scim_server::admin::create_token(running.store.as_ref(), "acme", Some("e2e"), None)
             .await
             .unwrap();
         let client = Scim::new(&running.base_url, Some(&token));
@@ -112,6 +166,19 @@ impl TestServer {
         }
     }
 
+    /// The store, to hand to spawned tasks.
+    pub fn store_arc(&self) -> std::sync::Arc<dyn Store> {
+        match &self.running {
+            Some(r) => r.store.clone(),
+            None => unreachable!("the server is stopped only by stop(self)"),
+        }
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
     /// `http://127.0.0.1:PORT`: where /healthz, /readyz and /metrics live.
     pub fn origin(&self) -> String {
         let base = self.base_url.as_str();
@@ -129,7 +196,7 @@ impl TestServer {
     /// Another tenant with its own token.
     pub async fn tenant(&self, name: &str) -> (Tenant, String, Scim) {
         let tenant = scim_server::admin::create_tenant(self.store(), name).await.unwrap();
-        let (record, token) = scim_server::admin::create_token(self.store(), name, None)
+        let (record, token) = scim_server::admin::create_token(self.store(), name, None, None)
             .await
             .unwrap();
         let client = self.client_with(Some(&token));

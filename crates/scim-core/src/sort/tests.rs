@@ -65,3 +65,19 @@ fn unknown_or_unsortable_attributes_are_rejected() {
     assert!(SortOrder::parse(Some("DESCENDING")).is_ok());
     assert!(SortOrder::parse(Some("down")).is_err());
 }
+
+#[test]
+fn compare_across_keys_each_resource_by_its_own_type() {
+    let reg = Registry::builtin();
+    let (user, group) = (reg.user(), reg.group());
+    let spec = SortSpec::new("displayName", SortOrder::Ascending, &[user, group]).unwrap();
+    let u = json!({"id": "2", "displayName": "b"});
+    let g = json!({"id": "1", "displayName": "C"});
+    // Both types have displayName: compared case-insensitively across them.
+    assert_eq!(spec.compare_across((user, &u), (group, &g)), Ordering::Less);
+    // userName only exists for users: a group has no value, so sorts last.
+    let spec = SortSpec::new("userName", SortOrder::Ascending, &[user, group]).unwrap();
+    let u = json!({"id": "9", "userName": "z"});
+    assert_eq!(spec.compare_across((user, &u), (group, &g)), Ordering::Less);
+    assert_eq!(spec.compare_across((group, &g), (user, &u)), Ordering::Greater);
+}

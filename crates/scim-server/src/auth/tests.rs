@@ -52,7 +52,7 @@ fn bearer_header_parsing() {
 #[tokio::test]
 async fn a_verified_token_is_served_from_the_cache_within_the_ttl() {
     let (store, auth, metrics) = setup(Duration::from_secs(60), 30).await;
-    let (record, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (record, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let p = auth.authenticate(Some(&bearer_of(&token)), None).await.unwrap();
     assert_eq!(p.token_id, record.id);
     assert_eq!(p.tenant, record.tenant);
@@ -68,7 +68,7 @@ async fn a_verified_token_is_served_from_the_cache_within_the_ttl() {
 async fn revocation_is_seen_once_the_ttl_has_passed() {
     let ttl = Duration::from_millis(300);
     let (store, auth, _) = setup(ttl, 30).await;
-    let (record, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (record, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let header = bearer_of(&token);
     auth.authenticate(Some(&header), None).await.unwrap();
     admin::revoke_token(store.as_ref(), &record.id).await.unwrap();
@@ -84,7 +84,7 @@ async fn revocation_is_seen_once_the_ttl_has_passed() {
 async fn an_expired_entry_is_renewed_when_the_record_is_unchanged() {
     let ttl = Duration::from_millis(100);
     let (store, auth, metrics) = setup(ttl, 30).await;
-    let (_, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     auth.authenticate(Some(&bearer_of(&token)), None).await.unwrap();
     tokio::time::sleep(ttl + Duration::from_millis(20)).await;
     auth.authenticate(Some(&bearer_of(&token)), None).await.unwrap();
@@ -97,7 +97,7 @@ async fn an_expired_entry_is_renewed_when_the_record_is_unchanged() {
 #[tokio::test]
 async fn wrong_unknown_and_malformed_tokens_are_invalid() {
     let (store, auth, _) = setup(Duration::from_secs(30), 100).await;
-    let (record, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (record, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let wrong_secret = format!("scim_{}_{}", record.id, "ab".repeat(32));
     let unknown_id = format!("scim_0123456789abcdef_{}", "ab".repeat(32));
     for t in [
@@ -122,7 +122,7 @@ async fn wrong_unknown_and_malformed_tokens_are_invalid() {
 #[tokio::test]
 async fn failures_are_rate_limited_per_address_but_verified_tokens_keep_working() {
     let (store, auth, _) = setup(Duration::from_secs(30), 3).await;
-    let (_, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let good = bearer_of(&token);
     let attacker: IpAddr = "192.0.2.7".parse().unwrap();
     let neighbour: IpAddr = "192.0.2.8".parse().unwrap();
@@ -153,7 +153,7 @@ async fn failures_are_rate_limited_per_address_but_verified_tokens_keep_working(
 #[tokio::test]
 async fn a_burst_of_requests_with_a_new_token_verifies_once() {
     let (store, auth, metrics) = setup(Duration::from_secs(30), 30).await;
-    let (_, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let auth = Arc::new(auth);
     let header = bearer_of(&token);
     let tasks: Vec<_> = (0..8)

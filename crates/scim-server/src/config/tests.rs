@@ -178,3 +178,44 @@ fn public_url_may_or_may_not_end_in_the_base_path() {
     c.server.public_url = Some("https://example.com/idp".into());
     assert_eq!(c.public_origin().unwrap(), "https://example.com/idp");
 }
+
+#[test]
+fn cursor_and_bulk_keys_are_checked_and_the_secret_redacted() {
+    let c = load(
+        "[scim]\ncursor_secret = \"0123456789abcdef-long\"\ncursor_timeout_secs = 60\n[scim.bulk]\nmax_operations = 5\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.scim.cursor_timeout_secs, 60);
+    assert_eq!(c.scim.bulk.max_operations, 5);
+    assert_eq!(c.scim.bulk.max_payload_size, 1_048_576);
+    let shown = c.to_toml().unwrap();
+    assert!(!shown.contains("0123456789abcdef") && shown.contains("***"), "{shown}");
+    for (text, key) in [
+        ("[scim]\ncursor_secret = \"short\"\n", "scim.cursor_secret"),
+        ("[scim]\ncursor_timeout_secs = 0\n", "scim.cursor_timeout_secs"),
+        ("[scim.bulk]\nmax_operations = 0\n", "scim.bulk.max_operations"),
+        ("[scim.bulk]\nmax_payload_size = 10\n", "scim.bulk.max_payload_size"),
+        (
+            "[[schemas.extensions]]\nresource_type = \"User\"\nfile = \"/nonexistent/x.json\"\n",
+            "schemas.extensions",
+        ),
+    ] {
+        let e = load(text, &[]).unwrap_err().to_string();
+        assert!(e.contains(key), "{text}: {e}");
+    }
+}
+
+#[test]
+fn extension_files_are_relative_to_the_configuration_file() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/extensions/scim-server.toml");
+    let c = Config::load_with_env(Some(&path), HashMap::new()).unwrap();
+    let registry = c.registry().unwrap();
+    assert!(
+        registry
+            .schema("urn:example:params:scim:schemas:extension:acme:2.0:User")
+            .is_some()
+    );
+    assert_eq!(registry.group().extensions.len(), 1);
+    assert!(c.schemas.extensions.iter().all(|e| e.file.is_absolute()));
+}

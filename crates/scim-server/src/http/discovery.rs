@@ -36,9 +36,9 @@ pub async fn service_provider_config(req: HttpRequest) -> Result<HttpResponse, A
         documentation_uri: None,
         patch: Supported { supported: true },
         bulk: BulkConfig {
-            supported: false,
-            max_operations: 0,
-            max_payload_size: 0,
+            supported: true,
+            max_operations: settings.bulk_max_operations,
+            max_payload_size: settings.bulk_max_payload_size as u64,
         },
         filter: FilterConfig {
             supported: true,
@@ -57,7 +57,16 @@ pub async fn service_provider_config(req: HttpRequest) -> Result<HttpResponse, A
             spec_uri: Some("https://www.rfc-editor.org/info/rfc6750".into()),
             primary: Some(true),
         }],
-        pagination: None,
+        // RFC 9865 §4. Index paging is the default: a client that sends no
+        // cursor gets what RFC 7644 clients expect.
+        pagination: Some(json!({
+            "cursor": caps.cursor,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": settings.default_count.min(settings.max_results),
+            "maxPageSize": settings.max_results,
+            "cursorTimeout": settings.cursors.timeout().as_secs(),
+        })),
         meta: Some(json!({
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig"),

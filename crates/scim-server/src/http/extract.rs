@@ -38,12 +38,17 @@ pub fn request_id(req: &HttpRequest) -> String {
 
 /// Authenticates the request; the store context carries its tenant.
 pub async fn authenticate(req: &HttpRequest) -> Result<Ctx, ApiError> {
+    Ok(authenticate_with_user(req).await?.0)
+}
+
+/// `authenticate`, and the user the token is bound to (what `/Me` means).
+pub async fn authenticate_with_user(req: &HttpRequest) -> Result<(Ctx, Option<String>), ApiError> {
     let st = state(req)?;
     let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let client = client_addr(req, st);
     let p = st.auth.authenticate(header, client).await?;
     tracing::Span::current().record("tenant", p.tenant.as_str());
-    Ok(Ctx::new(p.tenant, Some(p.token_id), request_id(req)))
+    Ok((Ctx::new(p.tenant, Some(p.token_id), request_id(req)), p.user))
 }
 
 fn peer_is_trusted(req: &HttpRequest, st: &AppState) -> bool {
@@ -98,8 +103,22 @@ fn is_host(h: &str) -> bool {
 
 /// Reads a JSON body: `application/scim+json` or `application/json` (or no
 /// content type), at most `[server] max_body_bytes`.
-pub async fn read_json(req: &HttpRequest, mut payload: web::Payload) -> Result<Value, ApiError> {
+pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
     let limit = state(req)?.http.max_body_bytes;
+    read_json_within(req, payload, limit, |limit| {
+        format!("the request body is larger than {limit} bytes")
+    })
+    .await
+}
+
+/// `read_json` with its own size limit and 413 detail. The limit is checked
+/// against `Content-Length` and while reading, before anything is parsed.
+pub async fn read_json_within(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+    too_large_detail: impl Fn(usize) -> String,
+) -> Result<Value, ApiError> {
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         let mime = ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim();
         let ok = mime.eq_ignore_ascii_case(super::SCIM_CONTENT_TYPE) || mime.eq_ignore_ascii_case("application/json");
@@ -112,13 +131,7 @@ pub async fn read_json(req: &HttpRequest, mut payload: web::Payload) -> Result<V
             .into());
         }
     }
-    let too_large = || {
-        ApiError::from(ScimError::new(
-            413,
-            None,
-            format!("the request body is larger than {limit} bytes"),
-        ))
-    };
+    let too_large = || ApiError::from(ScimError::new(413, None, too_large_detail(limit)));
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -177,32 +190,23 @@ impl Params {
         )?)
     }
 
-    /// The list parameters of a GET on a resource endpoint.
+    /// The list parameters of a GET on a resource endpoint or the root.
     pub fn list(&self) -> Result<ListParams, ApiError> {
-        if self.get("cursor").is_some() {
-            return Err(cursor_unsupported());
-        }
         Ok(ListParams {
             filter: self.get("filter").map(str::to_string),
             sort_by: self.get("sortBy").map(str::to_string),
             sort_order: self.get("sortOrder").map(str::to_string),
             start_index: self.int("startIndex")?,
             count: self.int("count")?,
+            cursor: self.get("cursor").map(str::to_string),
         })
     }
-}
-
-fn cursor_unsupported() -> ApiError {
-    ScimError::invalid_value("cursor paging is not supported; use startIndex and count").into()
 }
 
 /// A POST .search body: its list parameters and projection.
 pub fn search_request(body: Value) -> Result<(ListParams, Projection), ApiError> {
     let r: SearchRequest = serde_json::from_value(body)
         .map_err(|e| ScimError::invalid_syntax(format!("not a valid SearchRequest: {e}")))?;
-    if r.cursor.is_some() {
-        return Err(cursor_unsupported());
-    }
     let projection = Projection::from_lists(&r.attributes, &r.excluded_attributes)?;
     Ok((
         ListParams {
@@ -211,6 +215,7 @@ pub fn search_request(body: Value) -> Result<(ListParams, Projection), ApiError>
             sort_order: r.sort_order,
             start_index: r.start_index,
             count: r.count,
+            cursor: r.cursor,
         },
         projection,
     ))

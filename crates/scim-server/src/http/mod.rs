@@ -1,15 +1,19 @@
 //! The wire: routes, handlers, request reading, SCIM JSON responses and
 //! errors. Only this module knows HTTP.
 //!
-//! - `resources.rs`: /Users, /Groups (CRUD, list, .search).
+//! - `resources.rs`: /Users, /Groups (CRUD, list, .search), and the root
+//!   search (`GET /`, `POST /.search`).
+//! - `me.rs`: /Me; `bulk.rs`: /Bulk.
 //! - `discovery.rs`: /ServiceProviderConfig, /Schemas, /ResourceTypes.
 //! - `ops.rs`: /healthz, /readyz, /metrics.
 //! - `extract.rs`: token, body, parameters, conditional headers, base URL.
 //! - `error.rs`: `ApiError`, the one `ResponseError`.
 
+mod bulk;
 mod discovery;
 pub mod error;
 mod extract;
+mod me;
 mod ops;
 mod resources;
 
@@ -41,7 +45,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
                 .configure(|c| resources::register(c, Kind::User, "/Users"))
                 .configure(|c| resources::register(c, Kind::Group, "/Groups"))
-                .service(web::resource(["/Bulk", "/Me", "/Me/{rest:.*}", "/.search"]).to(resources::not_implemented))
+                .configure(resources::register_root)
+                .configure(me::register)
+                .configure(bulk::register)
                 .default_service(web::to(not_found)),
         );
 }

@@ -1,40 +1,65 @@
-//! /Users and /Groups: the handlers and their routes. Each handler
-//! authenticates first, then reads parameters and body, calls the service,
-//! and puts the result on the wire with its ETag (and Location on 201).
+//! /Users, /Groups and the root search: the handlers and their routes. Each
+//! handler authenticates first, then reads parameters and body, calls the
+//! service, and puts the result on the wire with its ETag (and Location on
+//! 201). The one-resource handlers take the id as an argument, so /Me
+//! (`me.rs`) runs the very same code for the token's user.
 
 use super::error::ApiError;
 use super::extract::{Params, authenticate, condition, read_json, search_request, state, view};
 use super::{SCIM_CONTENT_TYPE, not_allowed};
-use crate::service::{Output, PatchOutcome};
+use crate::service::{Output, PatchOutcome, Scope};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use scim_core::ScimError;
 use scim_core::etag;
-use scim_store::Kind;
+use scim_store::{Ctx, Kind};
 use serde::Serialize;
 
 /// Registers `endpoint` (`/Users`), `endpoint/.search` and `endpoint/{id}`.
 pub fn register(cfg: &mut web::ServiceConfig, kind: Kind, endpoint: &str) {
+    let scope = Scope::One(kind);
     cfg.service(
         web::resource(endpoint)
-            .route(web::get().to(move |req: HttpRequest| list(kind, req)))
+            .route(web::get().to(move |req: HttpRequest| list(scope, req)))
             .route(web::post().to(move |req: HttpRequest, body: web::Payload| create(kind, req, body)))
             .default_service(not_allowed("GET, POST")),
     )
     .service(
         web::resource(format!("{endpoint}/.search"))
-            .route(web::post().to(move |req: HttpRequest, body: web::Payload| search(kind, req, body)))
+            .route(web::post().to(move |req: HttpRequest, body: web::Payload| search(scope, req, body)))
             .default_service(not_allowed("POST")),
     )
     .service(
         web::resource(format!("{endpoint}/{{id}}"))
-            .route(web::get().to(move |req: HttpRequest| get(kind, req)))
-            .route(web::put().to(move |req: HttpRequest, body: web::Payload| replace(kind, req, body)))
-            .route(web::patch().to(move |req: HttpRequest, body: web::Payload| patch(kind, req, body)))
-            .route(web::delete().to(move |req: HttpRequest| delete(kind, req)))
+            .route(web::get().to(move |req: HttpRequest| by_id(kind, req, Method::Get)))
+            .route(web::put().to(move |req: HttpRequest, body: web::Payload| by_id(kind, req, Method::Put(body))))
+            .route(web::patch().to(move |req: HttpRequest, body: web::Payload| by_id(kind, req, Method::Patch(body))))
+            .route(web::delete().to(move |req: HttpRequest| by_id(kind, req, Method::Delete)))
             .default_service(not_allowed("GET, PUT, PATCH, DELETE")),
     );
+}
+
+/// The root endpoint (RFC 7644 §3.4.3): `GET /` and `POST /.search` over
+/// every resource type.
+pub fn register_root(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource(["", "/"])
+            .route(web::get().to(|req: HttpRequest| list(Scope::All, req)))
+            .default_service(not_allowed("GET")),
+    )
+    .service(
+        web::resource("/.search")
+            .route(web::post().to(|req: HttpRequest, body: web::Payload| search(Scope::All, req, body)))
+            .default_service(not_allowed("POST")),
+    );
+}
+
+/// What is done to one resource.
+pub enum Method {
+    Get,
+    Put(web::Payload),
+    Patch(web::Payload),
+    Delete,
 }
 
 /// A SCIM JSON response.
@@ -53,7 +78,7 @@ fn resource(status: StatusCode, out: &Output) -> Result<HttpResponse, ApiError> 
     Ok(resp)
 }
 
-fn insert_header(resp: &mut HttpResponse, name: header::HeaderName, value: &str) -> Result<(), ApiError> {
+pub(super) fn insert_header(resp: &mut HttpResponse, name: header::HeaderName, value: &str) -> Result<(), ApiError> {
     let v = header::HeaderValue::from_str(value)
         .map_err(|_| ApiError::Internal(format!("cannot put '{value}' in the {name} header")))?;
     resp.headers_mut().insert(name, v);
@@ -67,20 +92,36 @@ fn id(req: &HttpRequest) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::Internal("route without an id".into()))
 }
 
-async fn list(kind: Kind, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+async fn list(scope: Scope, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let ctx = authenticate(&req).await?;
     let params = Params::of(&req)?;
     let view = view(&req, params.projection()?)?;
-    let page = state(&req)?.service.list(&ctx, kind, &params.list()?, &view).await?;
+    let page = state(&req)?.service.list(&ctx, scope, &params.list()?, &view).await?;
     scim_json(StatusCode::OK, &page)
 }
 
-async fn search(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
+async fn search(scope: Scope, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
     let ctx = authenticate(&req).await?;
     let (list_params, projection) = search_request(read_json(&req, body).await?)?;
     let view = view(&req, projection)?;
-    let page = state(&req)?.service.list(&ctx, kind, &list_params, &view).await?;
+    let page = state(&req)?.service.list(&ctx, scope, &list_params, &view).await?;
     scim_json(StatusCode::OK, &page)
+}
+
+async fn by_id(kind: Kind, req: HttpRequest, method: Method) -> Result<HttpResponse, ApiError> {
+    let ctx = authenticate(&req).await?;
+    let id = id(&req)?;
+    one(kind, req, ctx, &id, method).await
+}
+
+/// GET, PUT, PATCH or DELETE of resource `id`, already authenticated.
+pub async fn one(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str, method: Method) -> Result<HttpResponse, ApiError> {
+    match method {
+        Method::Get => get(kind, req, ctx, id).await,
+        Method::Put(body) => replace(kind, req, ctx, id, body).await,
+        Method::Patch(body) => patch(kind, req, ctx, id, body).await,
+        Method::Delete => delete(kind, req, ctx, id).await,
+    }
 }
 
 async fn create(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
@@ -92,13 +133,11 @@ async fn create(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<Http
     resource(StatusCode::CREATED, &out)
 }
 
-async fn get(kind: Kind, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let ctx = authenticate(&req).await?;
-    let id = id(&req)?;
+async fn get(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str) -> Result<HttpResponse, ApiError> {
     let params = Params::of(&req)?;
     let unless = condition(&req, "If-None-Match")?;
     let view = view(&req, params.projection()?)?;
-    let out = state(&req)?.service.get(&ctx, kind, &id, &view).await?;
+    let out = state(&req)?.service.get(&ctx, kind, id, &view).await?;
     if unless.is_some_and(|c| c.matches(out.version)) {
         let mut resp = HttpResponse::NotModified().finish();
         insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
@@ -107,30 +146,32 @@ async fn get(kind: Kind, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     resource(StatusCode::OK, &out)
 }
 
-async fn replace(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
-    let ctx = authenticate(&req).await?;
-    let id = id(&req)?;
+async fn replace(
+    kind: Kind,
+    req: HttpRequest,
+    ctx: Ctx,
+    id: &str,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     let params = Params::of(&req)?;
     let cond = condition(&req, "If-Match")?;
     let body = read_json(&req, body).await?;
     let view = view(&req, params.projection()?)?;
     let out = state(&req)?
         .service
-        .replace(&ctx, kind, &id, &body, cond.as_ref(), &view)
+        .replace(&ctx, kind, id, &body, cond.as_ref(), &view)
         .await?;
     resource(StatusCode::OK, &out)
 }
 
-async fn patch(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
-    let ctx = authenticate(&req).await?;
-    let id = id(&req)?;
+async fn patch(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str, body: web::Payload) -> Result<HttpResponse, ApiError> {
     let params = Params::of(&req)?;
     let cond = condition(&req, "If-Match")?;
     let body = read_json(&req, body).await?;
     let view = view(&req, params.projection()?)?;
     match state(&req)?
         .service
-        .patch(&ctx, kind, &id, &body, cond.as_ref(), &view)
+        .patch(&ctx, kind, id, &body, cond.as_ref(), &view)
         .await?
     {
         PatchOutcome::Resource(out) => resource(StatusCode::OK, &out),
@@ -142,24 +183,8 @@ async fn patch(kind: Kind, req: HttpRequest, body: web::Payload) -> Result<HttpR
     }
 }
 
-async fn delete(kind: Kind, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let ctx = authenticate(&req).await?;
-    let id = id(&req)?;
+async fn delete(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str) -> Result<HttpResponse, ApiError> {
     let cond = condition(&req, "If-Match")?;
-    state(&req)?.service.delete(&ctx, kind, &id, cond.as_ref()).await?;
+    state(&req)?.service.delete(&ctx, kind, id, cond.as_ref()).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Endpoints of later issues: 501 saying so.
-pub async fn not_implemented(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    authenticate(&req).await?;
-    let path = req.path();
-    let what = if path.ends_with("/Bulk") {
-        "Bulk operations are not supported yet (see /ServiceProviderConfig: bulk.supported is false)"
-    } else if path.contains("/Me") {
-        "/Me is not supported yet"
-    } else {
-        "searching all resource types at once is not supported; use /Users/.search or /Groups/.search"
-    };
-    Err(ScimError::new(501, None, what).into())
 }

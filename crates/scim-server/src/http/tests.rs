@@ -28,7 +28,7 @@ async fn fixture(config: &Config) -> (web::Data<AppState>, Fixture) {
     let registry = Arc::new(Registry::builtin());
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new(registry.clone()));
     let tenant = admin::create_tenant(store.as_ref(), "acme").await.unwrap();
-    let (_, token) = admin::create_token(store.as_ref(), "acme", None).await.unwrap();
+    let (_, token) = admin::create_token(store.as_ref(), "acme", None, None).await.unwrap();
     let state = web::Data::new(AppState::new(config, store.clone(), registry, Arc::new(Metrics::new())));
     (
         state,
@@ -98,7 +98,9 @@ async fn discovery_is_scim_json_without_a_token() {
         .uri(&scim("/ServiceProviderConfig"))
         .to_request();
     let (_, _, spc) = read(test::call_service(&svc, req).await).await;
-    assert_eq!(spc["bulk"]["supported"], false);
+    assert_eq!(spc["bulk"]["supported"], true);
+    assert_eq!(spc["bulk"]["maxOperations"], 1000);
+    assert_eq!(spc["pagination"]["cursor"], true);
     assert_eq!(spc["changePassword"]["supported"], false);
     assert_eq!(spc["filter"]["maxResults"], 1000);
     assert_eq!(spc["authenticationSchemes"][0]["type"], "oauthbearertoken");
@@ -125,10 +127,12 @@ async fn unknown_paths_ids_and_methods_are_scim_errors() {
         (test::TestRequest::delete().uri(&scim("/Users")), 405),
         (test::TestRequest::get().uri(&scim("/Users/.search")), 405),
         (
-            test::TestRequest::post()
-                .uri(&scim("/Bulk"))
-                .insert_header(auth.clone()),
-            501,
+            test::TestRequest::get().uri(&scim("/Bulk")).insert_header(auth.clone()),
+            405,
+        ),
+        (
+            test::TestRequest::post().uri(&scim("/")).insert_header(auth.clone()),
+            405,
         ),
         (
             test::TestRequest::get().uri(&scim("/Me")).insert_header(auth.clone()),

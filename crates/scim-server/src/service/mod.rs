@@ -6,13 +6,20 @@
 //! - `read.rs`: get, list/search, and rendering a stored resource.
 //! - `write.rs`: create, replace, patch (with the retry loop), delete, and
 //!   what happens to passwords.
+//! - `paging.rs`: lists and searches of one kind or all (root search), by
+//!   index or by cursor; `cursor.rs`: signing and checking cursors.
+//! - `bulk.rs`: /Bulk, each operation through the calls above.
 
+mod bulk;
+mod cursor;
 mod error;
+mod paging;
 mod read;
 mod write;
 
+pub use cursor::{Binding, CursorCodec, Start};
 pub use error::{ServiceError, store_error_to_scim};
-pub use read::ListParams;
+pub use paging::{ListParams, Scope};
 pub use write::PatchOutcome;
 
 use crate::config::{Config, PasswordMode};
@@ -22,6 +29,7 @@ use scim_core::schema::{Registry, ResourceType};
 use scim_store::{Kind, Store};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The settings the service needs, resolved from config and the store.
 #[derive(Debug, Clone)]
@@ -33,6 +41,11 @@ pub struct Settings {
     /// /ServiceProviderConfig advertises.
     pub max_results: u64,
     pub filter_limits: FilterLimits,
+    /// `[scim.bulk] max_operations` and `max_payload_size`.
+    pub bulk_max_operations: u32,
+    pub bulk_max_payload_size: usize,
+    /// Signs cursors with `[scim] cursor_secret`, or a per-process key.
+    pub cursors: Arc<CursorCodec>,
 }
 
 impl Settings {
@@ -47,8 +60,31 @@ impl Settings {
                 max_length: config.scim.filter_max_length,
                 max_depth: config.scim.filter_max_depth,
             },
+            bulk_max_operations: config.scim.bulk.max_operations,
+            bulk_max_payload_size: config.scim.bulk.max_payload_size,
+            cursors: Arc::new(CursorCodec::new(
+                cursor_key(config.scim.cursor_secret.as_deref()),
+                Duration::from_secs(config.scim.cursor_timeout_secs),
+            )),
         }
     }
+}
+
+/// The configured cursor secret, or 32 random bytes: then cursors work only
+/// on this instance and until it restarts (docs/configuration.md says so).
+fn cursor_key(secret: Option<&str>) -> Vec<u8> {
+    if let Some(s) = secret {
+        return s.as_bytes().to_vec();
+    }
+    let mut key = vec![0u8; 32];
+    if let Err(e) = getrandom::fill(&mut key) {
+        // Not reachable on the platforms we build for; a key from the clock
+        // and the process id still makes cursors tamper-evident per process.
+        tracing::warn!(error = %e, "no randomness for the cursor key; deriving one from the clock");
+        let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+        key = <sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes()).to_vec();
+    }
+    key
 }
 
 /// How a response is to be rendered: where resources live, and which
@@ -94,6 +130,11 @@ impl Service {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Signs and checks cursors.
+    pub fn cursors(&self) -> &CursorCodec {
+        &self.settings.cursors
     }
 
     /// The resource type of a store kind.

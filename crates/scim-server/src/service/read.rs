@@ -1,29 +1,14 @@
-//! Reads: one resource, a list or search, and rendering a stored resource
-//! for the wire.
+//! Reads: one resource, and rendering a stored resource for the wire
+//! (lists and searches are in `paging.rs`).
 
 use super::error::about;
 use super::{Output, Service, ServiceError, View};
-use scim_core::ScimError;
-use scim_core::filter::{self, Filter};
 use scim_core::members::Member;
-use scim_core::messages::ListResponse;
-use scim_core::path::AttrPath;
-use scim_core::sort::{SortOrder, SortSpec};
-use scim_store::{Ctx, Kind, Load, MemberCursor, Query, Stored};
+use scim_store::{Ctx, Kind, Load, MemberCursor, Stored};
 use serde_json::{Map, Value, json};
 
 /// Members read per `Store::members` call.
 const MEMBER_PAGE: u32 = 1000;
-
-/// The query part of a list or search, as the client sent it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListParams {
-    pub filter: Option<String>,
-    pub sort_by: Option<String>,
-    pub sort_order: Option<String>,
-    pub start_index: Option<i64>,
-    pub count: Option<i64>,
-}
 
 impl Service {
     /// GET one resource.
@@ -31,62 +16,6 @@ impl Service {
         let load = self.load_for(kind, view);
         let stored = self.store.get(ctx, kind, id, load).await.map_err(about(kind, id))?;
         self.render(ctx, stored, view).await
-    }
-
-    /// GET a list, or POST .search.
-    pub async fn list(
-        &self,
-        ctx: &Ctx,
-        kind: Kind,
-        params: &ListParams,
-        view: &View,
-    ) -> Result<ListResponse, ServiceError> {
-        let rt = self.rt(kind);
-        let filter = match &params.filter {
-            Some(text) => {
-                let f = filter::parse(text, &self.settings.filter_limits)?;
-                filter::check(&f, &[rt])?;
-                if mentions_password(&f) {
-                    return Err(ScimError::invalid_filter("'password' cannot be used in a filter").into());
-                }
-                Some(f)
-            }
-            None => None,
-        };
-        let order = SortOrder::parse(params.sort_order.as_deref())?;
-        let sort = match &params.sort_by {
-            Some(by) => {
-                if is_password(AttrPath::parse(by).as_ref()) {
-                    return Err(ScimError::invalid_value("cannot sort by 'password'").into());
-                }
-                if !self.store.capabilities().sort {
-                    return Err(ScimError::new(501, None, "this store cannot sort; leave out sortBy").into());
-                }
-                Some(SortSpec::new(by, order, &[rt])?)
-            }
-            None => None,
-        };
-        // RFC 7644 §3.4.2.4: below 1 means 1; a negative count means 0.
-        let start_index = params.start_index.unwrap_or(1).max(1).unsigned_abs();
-        let count = params
-            .count
-            .map(|c| c.max(0).unsigned_abs())
-            .unwrap_or(self.settings.default_count)
-            .min(self.settings.max_results);
-        let query = Query {
-            filter,
-            sort,
-            start_index,
-            count,
-            after: None,
-            load: self.load_for(kind, view),
-        };
-        let page = self.store.query(ctx, kind, &query).await?;
-        let mut resources = Vec::with_capacity(page.items.len());
-        for item in page.items {
-            resources.push(self.render(ctx, item, view).await?.doc);
-        }
-        Ok(ListResponse::new(page.total, start_index, resources))
     }
 
     /// Whether to load a group's members: only when the response shows them.
@@ -186,20 +115,5 @@ impl Service {
                 None => return Ok((out, false)),
             }
         }
-    }
-}
-
-fn is_password(path: Option<&AttrPath>) -> bool {
-    path.is_some_and(|p| p.name.eq_ignore_ascii_case("password"))
-}
-
-/// Whether a filter names `password` anywhere: it is writeOnly, so it
-/// cannot be compared (and a stored hash must not become an oracle).
-fn mentions_password(f: &Filter) -> bool {
-    match f {
-        Filter::And(a, b) | Filter::Or(a, b) => mentions_password(a) || mentions_password(b),
-        Filter::Not(inner) => mentions_password(inner),
-        Filter::Present(p) | Filter::Compare(p, _, _) => is_password(Some(p)),
-        Filter::ValuePath(p, inner) => is_password(Some(p)) || mentions_password(inner),
     }
 }
