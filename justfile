@@ -22,8 +22,17 @@ run:
 conformance:
     scripts/scim2-tester.sh
 
+# The load benchmark over HTTP (docs/performance.md): the release server on
+# a temporary SQLite pinned to CPU 0, the load generator on CPU 1, each
+# workload as a ratio to the ceilings measured in the same run, then the
+# memory and start-up check on 1,000,000 users. About 6 minutes. Extra
+# arguments go to scim-bench (`just bench --seconds 5 --only W2,W3`).
+bench *args:
+    cargo build --release -p scim-server -p scim-bench
+    target/release/scim-bench --mode all {{args}}
+
 # Criterion benchmarks of scim-core (parse, evaluate, PATCH).
-bench:
+bench-core:
     cargo bench -p scim-core --bench core
 
 # Builds the cargo-fuzz targets with the stable toolchain.

@@ -69,17 +69,24 @@ impl Projection {
 
     /// Returns the projected copy of `doc`, a resource of type `rt`.
     pub fn apply(&self, rt: &ResourceType, doc: &Value) -> Value {
-        let Some(obj) = doc.as_object() else { return doc.clone() };
+        self.apply_owned(rt, doc.clone())
+    }
+
+    /// `apply` to a document the caller no longer needs: what is kept is
+    /// moved, not copied, so rendering a page of resources copies none of
+    /// their values. One implementation serves both, so they cannot differ.
+    pub fn apply_owned(&self, rt: &ResourceType, doc: Value) -> Value {
+        let Value::Object(obj) = doc else { return doc };
         let targets = self.targets(rt);
         let mut out = Map::new();
         for (key, value) in obj {
             if key == "schemas" {
-                out.insert(key.clone(), value.clone());
-            } else if let Some(ext) = rt.extension(key) {
-                let Some(attrs) = value.as_object() else { continue };
+                out.insert(key, value);
+            } else if let Some(ext) = rt.extension(&key) {
+                let Value::Object(attrs) = value else { continue };
                 let mut ext_out = Map::new();
                 for (name, v) in attrs {
-                    let Some(def) = ext.attribute(name) else { continue };
+                    let Some(def) = ext.attribute(&name) else { continue };
                     if let Some(pv) = self.project_attr(&targets, Some(&ext.id), def, v) {
                         ext_out.insert(def.name.clone(), pv);
                     }
@@ -87,7 +94,7 @@ impl Projection {
                 if !ext_out.is_empty() {
                     out.insert(ext.id.clone(), Value::Object(ext_out));
                 }
-            } else if let Some(def) = rt.common().attribute(key).or_else(|| rt.core.attribute(key))
+            } else if let Some(def) = rt.common().attribute(&key).or_else(|| rt.core.attribute(&key))
                 && let Some(pv) = self.project_attr(&targets, None, def, value)
             {
                 out.insert(def.name.clone(), pv);
@@ -147,13 +154,13 @@ impl Projection {
         targets: &(Vec<Target<'_>>, Vec<Target<'_>>),
         container: Option<&str>,
         def: &AttributeDef,
-        value: &Value,
+        value: Value,
     ) -> Option<Value> {
         if !self.keep_attr(targets, container, def) {
             return None;
         }
         if !def.is_complex() || def.returned == Returned::Always {
-            return Some(value.clone());
+            return Some(value);
         }
         // Sub-attributes named for this attribute, in either list.
         let subs = |list: &[Target<'_>]| -> Vec<String> {
@@ -189,18 +196,17 @@ impl Projection {
                 }
             }
         };
-        let project_one = |v: &Value| -> Option<Value> {
-            let obj = v.as_object()?;
+        let project_one = |v: Value| -> Option<Value> {
+            let Value::Object(obj) = v else { return None };
             let kept: Map<String, Value> = obj
-                .iter()
+                .into_iter()
                 .filter(|(k, _)| def.sub_attribute(k).is_some_and(&keep_sub))
-                .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         };
         match value {
             Value::Array(items) => {
-                let kept: Vec<Value> = items.iter().filter_map(project_one).collect();
+                let kept: Vec<Value> = items.into_iter().filter_map(project_one).collect();
                 (!kept.is_empty()).then_some(Value::Array(kept))
             }
             other => project_one(other),

@@ -117,6 +117,14 @@ impl Running {
             Ok(Err(e)) => tracing::warn!(error = %e, "the HTTP server stopped with an error"),
             Err(e) => tracing::warn!(error = %e, "the HTTP server task failed"),
         }
+        // actix's worker threads drop their copies of the app state (and
+        // with it the store) shortly after the server future resolves; wait
+        // for them, bounded, so the drop below is the last one and closes
+        // the store (committing what is queued) before `stop` returns.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while Arc::strong_count(&self.store) > 1 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let store = self.store;
         // Closing may join the writer thread: not on an async worker.
         let _ = tokio::task::spawn_blocking(move || drop(store)).await;
@@ -140,7 +148,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         );
     }
     let metrics = Arc::new(Metrics::new());
-    let store = Instrumented::wrap(store::open(&config, registry.clone()).await?, metrics.clone());
+    let (store, shown) = store::open_described(&config, registry.clone()).await?;
+    tracing::info!(store = %shown, "store open, migrations applied");
+    let store = Instrumented::wrap(store, metrics.clone());
     let state = web::Data::new(AppState::new(&config, store.clone(), registry, metrics));
 
     let mut server = HttpServer::new(move || build_app(state.clone()))

@@ -153,6 +153,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match command {
         Command::Serve => serve(config).await,
         Command::Config(ConfigCommand::Check) => Ok(()),
+        Command::Migrate => {
+            // Opening applies what is pending (SQLite, PostgreSQL; Redis
+            // has no schema), under a lock where instances may race.
+            let (store, shown) = store::open_described(&config, Arc::new(config.registry()?)).await?;
+            let _ = tokio::task::spawn_blocking(move || drop(store)).await;
+            eprintln!("{shown}: the store is up to date");
+            Ok(())
+        }
         other => {
             let store = store::open(&config, Arc::new(config.registry()?)).await?;
             let result = admin_command(store.as_ref(), other).await;
@@ -266,8 +274,7 @@ async fn admin_command(store: &dyn Store, command: Command) -> Result<(), CliErr
             eprintln!("revoked token {id}");
         }
         Command::Audit(args) => audit(store, args).await?,
-        Command::Migrate => eprintln!("the store is up to date"),
-        Command::Serve | Command::Config(_) => {}
+        Command::Serve | Command::Migrate | Command::Config(_) => {}
     }
     Ok(())
 }

@@ -6,6 +6,10 @@
 //! `SCIM__SERVER__BNID`) stops start-up instead of being silently ignored.
 //! `deploy/scim-server.toml` and `docs/configuration.md` list every key.
 
+mod storage;
+
+pub use storage::{HumanDuration, PostgresSection, RedisSection, SqliteSection, StorageConfig, Synchronous, redact};
+
 use scim_core::schema::Registry;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -96,68 +100,6 @@ impl Default for ServerConfig {
 pub struct TlsConfig {
     pub cert: PathBuf,
     pub key: PathBuf,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StorageConfig {
-    /// `sqlite`, `postgres`, `redis` or `memory`.
-    pub backend: String,
-    pub sqlite: SqliteSection,
-    pub postgres: UrlSection,
-    pub redis: UrlSection,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            backend: "sqlite".into(),
-            sqlite: SqliteSection::default(),
-            postgres: UrlSection::default(),
-            redis: UrlSection::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SqliteSection {
-    /// The database file; its directory is created if missing.
-    pub path: PathBuf,
-    pub synchronous: Synchronous,
-    /// Read-only connections.
-    pub readers: usize,
-}
-
-impl Default for SqliteSection {
-    fn default() -> Self {
-        SqliteSection {
-            path: PathBuf::from("./data/scim.db"),
-            synchronous: Synchronous::Full,
-            readers: 4,
-        }
-    }
-}
-
-/// SQLite `PRAGMA synchronous`: `full` makes every acknowledged write
-/// survive a power cut.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Synchronous {
-    Off,
-    Normal,
-    #[default]
-    Full,
-    Extra,
-}
-
-/// A backend reached by URL (PostgreSQL, Redis). The URL may hold a
-/// password, so it is redacted wherever the configuration is shown.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct UrlSection {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -336,6 +278,7 @@ impl Config {
                 .try_parsing(true)
                 .list_separator(",")
                 .with_list_parse_key("server.trusted_proxies")
+                .with_list_parse_key("storage.redis.nodes")
                 .source(Some(overrides)),
         );
         let loaded = builder.build().map_err(|e| load_error(file.as_deref(), e))?;
@@ -375,9 +318,7 @@ impl Config {
             })?;
         }
         self.backend()?;
-        if self.storage.sqlite.readers == 0 {
-            return Err(invalid("storage.sqlite.readers", "must be at least 1"));
-        }
+        self.storage.validate()?;
         if self.scim.max_results == 0 {
             return Err(invalid("scim.max_results", "must be at least 1"));
         }
@@ -449,6 +390,10 @@ impl Config {
             "memory" => Ok(Backend::Memory),
             #[cfg(feature = "sqlite")]
             "sqlite" => Ok(Backend::Sqlite),
+            #[cfg(feature = "postgres")]
+            "postgres" => Ok(Backend::Postgres),
+            #[cfg(feature = "redis")]
+            "redis" => Ok(Backend::Redis),
             known if BACKENDS.contains(&known) => Err(invalid(
                 "storage.backend",
                 format!("backend '{known}' is not compiled in; rebuild with `--features {known}`"),
@@ -478,14 +423,10 @@ impl Config {
     }
 
     /// The configuration as `config check` shows it: passwords in storage
-    /// URLs replaced by `***`.
+    /// URLs (and Redis Cluster node URLs) replaced by `***`.
     pub fn redacted(&self) -> Config {
         let mut c = self.clone();
-        for section in [&mut c.storage.postgres, &mut c.storage.redis] {
-            if let Some(url) = &section.url {
-                section.url = Some(redact_url(url));
-            }
-        }
+        c.storage = c.storage.redacted();
         if c.scim.cursor_secret.is_some() {
             c.scim.cursor_secret = Some("***".into());
         }
@@ -504,32 +445,16 @@ pub enum Backend {
     Memory,
     #[cfg(feature = "sqlite")]
     Sqlite,
+    #[cfg(feature = "postgres")]
+    Postgres,
+    #[cfg(feature = "redis")]
+    Redis,
 }
 
 fn load_error(file: Option<&Path>, e: config::ConfigError) -> ConfigError {
     match file {
         Some(f) => ConfigError::Load(format!("{}: {e}", f.display())),
         None => ConfigError::Load(e.to_string()),
-    }
-}
-
-/// `scheme://user:secret@host` becomes `scheme://user:***@host`.
-fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split_once(':').map(|(u, _)| u).unwrap_or(userinfo);
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}{tail}")
-            } else {
-                format!("{scheme}://{userinfo}@{host}{tail}")
-            }
-        }
-        None => url.to_string(),
     }
 }
 

@@ -25,11 +25,84 @@ pub enum OpenError {
 
 /// Opens the backend named by `[storage] backend`, running its migrations.
 pub async fn open(config: &Config, registry: Arc<Registry>) -> Result<Arc<dyn Store>, OpenError> {
+    Ok(open_described(config, registry).await?.0)
+}
+
+/// `open`, and a description of what was opened, safe to log or print
+/// (passwords masked).
+pub async fn open_described(config: &Config, registry: Arc<Registry>) -> Result<(Arc<dyn Store>, String), OpenError> {
     match config.backend()? {
-        Backend::Memory => Ok(Arc::new(scim_store_memory::MemoryStore::new(registry))),
+        Backend::Memory => Ok((
+            Arc::new(scim_store_memory::MemoryStore::new(registry)),
+            "memory (nothing survives a restart)".into(),
+        )),
         #[cfg(feature = "sqlite")]
-        Backend::Sqlite => open_sqlite(&config.storage.sqlite, registry).await,
+        Backend::Sqlite => Ok((
+            open_sqlite(&config.storage.sqlite, registry).await?,
+            format!("SQLite {}", config.storage.sqlite.path.display()),
+        )),
+        #[cfg(feature = "postgres")]
+        Backend::Postgres => open_postgres(&config.storage.postgres, registry).await,
+        #[cfg(feature = "redis")]
+        Backend::Redis => open_redis(&config.storage.redis, registry).await,
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(
+    section: &crate::config::PostgresSection,
+    registry: Arc<Registry>,
+) -> Result<(Arc<dyn Store>, String), OpenError> {
+    use scim_store_postgres::{PgConfig, PgStore};
+    let Some(url) = &section.url else {
+        return Err(ConfigError::Invalid {
+            key: "storage.postgres.url",
+            message: "is required with backend 'postgres'".into(),
+        }
+        .into());
+    };
+    let mut pg = PgConfig::new(url.clone()).with_schema(section.schema.clone());
+    pg.pool_size = section.pool_size;
+    pg.connect_timeout = section.connect_timeout.0;
+    pg.statement_timeout = section.statement_timeout.0;
+    pg.max_scan = section.max_scan;
+    // PgConfig's Display masks the password.
+    let shown = format!("PostgreSQL {pg}");
+    let store = PgStore::connect(pg, registry)
+        .await
+        .map_err(|source| OpenError::Store {
+            backend: "postgres",
+            source,
+        })?;
+    Ok((Arc::new(store), shown))
+}
+
+#[cfg(feature = "redis")]
+async fn open_redis(
+    section: &crate::config::RedisSection,
+    registry: Arc<Registry>,
+) -> Result<(Arc<dyn Store>, String), OpenError> {
+    use scim_store_redis::{RedisConfig, RedisStore};
+    let mut rc = if section.cluster && !section.nodes.is_empty() {
+        RedisConfig::cluster(section.nodes.iter().cloned())
+    } else {
+        let mut rc = RedisConfig::new(section.url.clone());
+        rc.cluster = section.cluster;
+        rc
+    };
+    rc.key_prefix = section.key_prefix.clone();
+    rc.connect_timeout = section.connect_timeout.0;
+    rc.response_timeout = section.response_timeout.0;
+    rc.max_scan = section.max_scan;
+    // RedisConfig's Display masks passwords.
+    let shown = rc.to_string();
+    let store = RedisStore::connect(rc, registry)
+        .await
+        .map_err(|source| OpenError::Store {
+            backend: "redis",
+            source,
+        })?;
+    Ok((Arc::new(store), shown))
 }
 
 #[cfg(feature = "sqlite")]
@@ -101,6 +174,10 @@ impl Instrumented {
 impl Store for Instrumented {
     fn capabilities(&self) -> Capabilities {
         self.inner.capabilities()
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.timed("ping", self.inner.ping()).await
     }
 
     async fn create(&self, ctx: &Ctx, kind: Kind, doc: NewResource) -> Result<Stored, StoreError> {

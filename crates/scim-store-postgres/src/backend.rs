@@ -125,6 +125,10 @@ impl Store for PgStore {
         }
     }
 
+    async fn ping(&self) -> Result<(), StoreError> {
+        PgStore::ping(self).await
+    }
+
     async fn create(&self, ctx: &Ctx, kind: Kind, doc: NewResource) -> Result<Stored, StoreError> {
         on_conn!(self, |conn| mutate::create(conn, ctx, kind, doc))
     }

@@ -383,9 +383,10 @@ async fn check_cycles(conn: &mut AsyncPgConnection, tenant: Uuid, group: Uuid, m
     ));
     let closing: Vec<IdRow> = sql::load(conn, q.build(true)).await?;
     match closing.into_iter().next() {
-        Some(r) if r.id == group => {
-            Err(StoreError::InvalidValue(format!("group '{group}' cannot be a member of itself")).into())
-        }
+        Some(r) if r.id == group => Err(StoreError::InvalidValue(format!(
+            "group '{group}' cannot be a member of itself (a membership cycle)"
+        ))
+        .into()),
         Some(r) => Err(StoreError::InvalidValue(format!(
             "adding group '{}' to group '{group}' would make a membership cycle",
             r.id

@@ -131,40 +131,7 @@ impl fmt::Display for RedisConfig {
     }
 }
 
-/// `url` with its password replaced by `***`: the part after `user:` in
-/// the user info, the whole user info when it has no colon (redis URLs put
-/// a lone password there by mistake often enough), and any `password=`
-/// query parameter.
-pub fn redact_url(url: &str) -> String {
-    let (scheme, rest) = match url.split_once("://") {
-        Some((scheme, rest)) => (format!("{scheme}://"), rest),
-        None => (String::new(), url),
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rsplit_once('@') {
-        Some((info, host)) => match info.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => format!("***@{host}"),
-        },
-        None => authority.to_string(),
-    };
-    format!("{scheme}{authority}{}", redact_query_password(tail))
-}
-
-fn redact_query_password(tail: &str) -> String {
-    let Some((path, query)) = tail.split_once('?') else {
-        return tail.to_string();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{path}?{}", query.join("&"))
-}
+pub use scim_store::redact_url;
 
 #[cfg(test)]
 mod tests {
@@ -172,14 +139,6 @@ mod tests {
 
     #[test]
     fn passwords_never_show() {
-        assert_eq!(redact_url("redis://u:secret@h:6379/0"), "redis://u:***@h:6379/0");
-        assert_eq!(redact_url("rediss://:secret@h:6380"), "rediss://:***@h:6380");
-        assert_eq!(redact_url("redis://secret@h"), "redis://***@h");
-        assert_eq!(redact_url("redis://h:6379"), "redis://h:6379");
-        assert_eq!(
-            redact_url("redis://h/0?password=secret&protocol=resp3"),
-            "redis://h/0?password=***&protocol=resp3"
-        );
         let mut c = RedisConfig::new("redis://u:secret@h:6379");
         c.nodes = vec!["redis://:secret2@n1:7000".into()];
         for text in [format!("{c:?}"), c.to_string(), {

@@ -70,12 +70,14 @@ mod conn;
 mod error;
 mod index;
 mod keys;
+mod purge;
 mod query;
 mod reply;
 mod resources;
 mod scripts;
 
 pub use config::{DEFAULT_MAX_SCAN, RedisConfig, redact_url};
+pub use purge::delete_prefix;
 
 use async_trait::async_trait;
 use conn::Redis;
@@ -157,6 +159,10 @@ impl Store for RedisStore {
             cursor: true,
             max_scan: Some(self.config.max_scan),
         }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        RedisStore::ping(self).await
     }
 
     async fn create(&self, ctx: &Ctx, kind: Kind, doc: NewResource) -> Result<Stored, StoreError> {

@@ -6,10 +6,12 @@ use crate::config::SqliteConfig;
 use crate::db::{self, Location};
 use crate::pool::Readers;
 use crate::query::{self, Limits};
+use crate::ranks::Ranks;
 use crate::read;
 use crate::writer::{Done, Op, Writer};
 use async_trait::async_trait;
-use scim_core::schema::{Registry, ResourceType};
+use scim_core::filter::{CompValue, CompareOp, Filter};
+use scim_core::schema::{Container, Registry, ResourceType};
 use scim_store::{
     AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Page,
     Precondition, Query, Store, StoreError, Stored, Tenant, TokenRecord, Update,
@@ -35,6 +37,8 @@ struct Inner {
     readers: Arc<Readers>,
     _checkpointer: Option<Checkpointer>,
     config: SqliteConfig,
+    /// Checkpoints for deep index pages (see `ranks.rs`).
+    ranks: Arc<Ranks>,
 }
 
 /// What the writer has done since the store opened.
@@ -75,7 +79,16 @@ impl SqliteStore {
             Some(conn) => Some(Checkpointer::start(conn, writer.counters.clone())?),
             None => None,
         };
-        let readers = Arc::new(Readers::new(readers, config.busy_timeout));
+        // Point reads run on the threads that call the store: one
+        // connection per thread that can run at once. In-memory databases
+        // get none (see `pool.rs`).
+        let mut point = Vec::new();
+        if !loc.in_memory {
+            for _ in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
+                point.push(db::open_reader(&loc, &config, &registry)?);
+            }
+        }
+        let readers = Arc::new(Readers::new(readers, point, config.busy_timeout));
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 registry,
@@ -83,6 +96,7 @@ impl SqliteStore {
                 readers,
                 _checkpointer: checkpointer,
                 config,
+                ranks: Arc::new(Ranks::default()),
             }),
         })
     }
@@ -144,6 +158,34 @@ impl SqliteStore {
     {
         Ok(self.inner.readers.with(f).await?)
     }
+
+    /// A point read: bounded work whatever the data, run on the calling
+    /// thread (see `pool.rs`).
+    async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&rusqlite::Connection) -> crate::error::Result<T> + Send + 'static,
+    {
+        Ok(self.inner.readers.inline(f).await?)
+    }
+}
+
+/// Whether a query is a point read: its filter pins at most one resource
+/// (`userName eq` for users, `id eq`, ANDed with anything), so its cost does
+/// not grow with the data, and it loads no member lists.
+fn is_point_query(rt: &ResourceType, kind: Kind, q: &Query) -> bool {
+    fn pins_one(f: &Filter, rt: &ResourceType, kind: Kind) -> bool {
+        match f {
+            Filter::And(a, b) => pins_one(a, rt, kind) || pins_one(b, rt, kind),
+            Filter::Compare(path, CompareOp::Eq, CompValue::String(_)) => rt.resolve_attr(path).is_some_and(|r| {
+                r.sub.is_none()
+                    && r.container == Container::Top
+                    && (r.attr.name == "id" || (kind == Kind::User && r.attr.name == "userName"))
+            }),
+            _ => false,
+        }
+    }
+    !(kind == Kind::Group && q.load.members) && q.filter.as_ref().is_some_and(|f| pins_one(f, rt, kind))
 }
 
 fn unexpected() -> StoreError {
@@ -168,6 +210,11 @@ impl Store for SqliteStore {
         }
     }
 
+    /// One indexed read on a reader connection.
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.schema_version().await.map(drop)
+    }
+
     async fn create(&self, ctx: &Ctx, kind: Kind, doc: NewResource) -> Result<Stored, StoreError> {
         self.write_stored(Op::Create {
             ctx: ctx.clone(),
@@ -179,7 +226,13 @@ impl Store for SqliteStore {
 
     async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, load: Load) -> Result<Stored, StoreError> {
         let (tenant, id) = (ctx.tenant.clone(), id.to_string());
-        self.read(move |conn| read::get(conn, &tenant, kind, &id, load)).await
+        let read = move |conn: &rusqlite::Connection| read::get(conn, &tenant, kind, &id, load);
+        if kind == Kind::Group && load.members {
+            // A group's member list can be any length.
+            self.read(read).await
+        } else {
+            self.read_point(read).await
+        }
     }
 
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
@@ -188,8 +241,16 @@ impl Store for SqliteStore {
             max_results: MAX_RESULTS,
             max_scan: self.inner.config.max_scan,
         };
-        self.read(move |conn| query::run(conn, resource_type(&registry, kind), &tenant, kind, &q, limits))
-            .await
+        let ranks = self.inner.ranks.clone();
+        let point = is_point_query(resource_type(&registry, kind), kind, &q);
+        let run = move |conn: &rusqlite::Connection| {
+            query::run(conn, resource_type(&registry, kind), &tenant, kind, &q, limits, &ranks)
+        };
+        if point {
+            self.read_point(run).await
+        } else {
+            self.read(run).await
+        }
     }
 
     async fn update(
@@ -227,7 +288,8 @@ impl Store for SqliteStore {
 
     async fn groups_of(&self, ctx: &Ctx, member: &str) -> Result<Vec<GroupRef>, StoreError> {
         let (tenant, member) = (ctx.tenant.clone(), member.to_string());
-        self.read(move |conn| read::groups_of(conn, &tenant, &member)).await
+        self.read_point(move |conn| read::groups_of(conn, &tenant, &member))
+            .await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
@@ -243,7 +305,7 @@ impl Store for SqliteStore {
 
     async fn tenant_by_name(&self, name: &str) -> Result<Tenant, StoreError> {
         let name = name.to_string();
-        self.read(move |conn| read::tenant_by_name(conn, &name)).await
+        self.read_point(move |conn| read::tenant_by_name(conn, &name)).await
     }
 
     async fn delete_tenant(&self, id: &str) -> Result<(), StoreError> {
@@ -256,7 +318,7 @@ impl Store for SqliteStore {
 
     async fn token(&self, id: &str) -> Result<TokenRecord, StoreError> {
         let id = id.to_string();
-        self.read(move |conn| read::token(conn, &id)).await
+        self.read_point(move |conn| read::token(conn, &id)).await
     }
 
     async fn tokens(&self, tenant: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {

@@ -11,7 +11,10 @@ use std::sync::Arc;
 /// The numbered migrations, applied in order. `PRAGMA user_version` holds
 /// how many have been applied; each runs in the transaction that also
 /// bumps it, so a crash mid-migration leaves the previous version.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_resource_counts.sql"),
+];
 
 /// Prepared statements kept per connection: a filter shape is one
 /// statement text (values are bound), so IdP traffic reuses a handful.

@@ -16,8 +16,16 @@
 //! - **Checkpoints** run on a thread of their own (`checkpoint.rs`), so no
 //!   commit waits for pages to be copied from the WAL into the database.
 //! - **Readers.** A pool of `readers` read-only connections serves reads on
-//!   `spawn_blocking`; WAL lets them run while the writer writes. A read that
+//!   `spawn_blocking`; WAL lets them run while the writer writes. Point
+//!   reads (one resource by id, a user's groups, a token, a query pinned by
+//!   `userName eq` or `id eq`) run on the calling thread instead, on
+//!   connections of their own, one per core: they take microseconds, less
+//!   than the hand-off to another thread would (see `pool.rs`). A read that
 //!   takes several statements runs in one read transaction (one snapshot).
+//! - **Index paging** without a filter takes its total from
+//!   `resource_counts` and starts deep pages from in-memory rank
+//!   checkpoints valid for the snapshot's `gen` (see `ranks.rs`), so a page
+//!   costs the same at any `startIndex`.
 //! - **Filters** become SQL with bound parameters (`sql.rs`), exact with
 //!   respect to `scim_core::filter::matches`; the lookups identity providers
 //!   make hit indexes. A conjunct that cannot be written in SQL is checked by
@@ -32,12 +40,13 @@
 //!
 //! Embedded numbered migrations (`migrations/NNNN_*.sql`) run when the store
 //! opens; `PRAGMA user_version` counts the applied ones, so reopening is a
-//! no-op. Migration 1 creates (every table leads with `tenant`):
+//! no-op. Migrations 1 and 2 create (every table leads with `tenant`):
 //!
 //! | table | columns | keys and indexes |
 //! |---|---|---|
 //! | `tenants` | id, name, created | PK id; UNIQUE name |
 //! | `resources` | tenant, kind, id, version, created, modified, user_name_key, external_id, display_name_key, doc (JSON text), created_seq | PK (tenant, kind, id); UNIQUE (tenant, kind, user_name_key); (tenant, kind, external_id); (tenant, kind, display_name_key) |
+//! | `resource_counts` (migration 2) | tenant, kind, n, gen | PK (tenant, kind), without rowid; kept by triggers on `resources` inserts and deletes |
 //! | `resource_emails` | tenant, value_key (lower-cased), resource_id, type | PK (tenant, value_key, resource_id), without rowid |
 //! | `memberships` | tenant, group_id, member_id, member_kind | PK (tenant, group_id, member_id); (tenant, member_id) |
 //! | `tokens` | id, tenant, hash, description, user_id, created, last_used, revoked | PK id; (tenant, created) |
@@ -68,6 +77,7 @@ mod functions;
 mod mutate;
 mod pool;
 mod query;
+mod ranks;
 mod read;
 mod rows;
 mod sql;

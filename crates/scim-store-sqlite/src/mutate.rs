@@ -5,7 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::rows::{self, Keys, fmt_ms, fmt_ns, to_i64};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::members::{Member, MemberDelta};
 use scim_store::{
     AuditOp, Ctx, Kind, NewResource, Precondition, StoreError, Stored, Tenant, TokenRecord, Update, audit_change,
@@ -18,6 +19,9 @@ struct Current {
     created: String,
     doc: String,
     created_seq: i64,
+    /// The key columns as stored: (user_name_key, external_id,
+    /// display_name_key).
+    keys: (Option<String>, Option<String>, Option<String>),
 }
 
 pub(crate) fn create(conn: &Connection, ctx: &Ctx, kind: Kind, new: NewResource) -> Result<Stored> {
@@ -98,26 +102,46 @@ pub(crate) fn update(
             if kind == Kind::User && keys.user_name.is_none() {
                 return Err(StoreError::InvalidValue("a user needs a 'userName' string".into()).into());
             }
+            let old = Keys::of(kind, &serde_json::from_str(&current.doc)?);
+            // Only key columns whose values change are SET: SQLite rewrites
+            // the index entry of every column an UPDATE sets, changed or not,
+            // and each index entry is on a page of its own, which the commit
+            // writes to the WAL and the checkpoint copies again. A PATCH of
+            // `active` and `displayName` thus writes the row and one index,
+            // not four.
+            let mut args: Vec<SqlValue> = vec![
+                to_i64(version).into(),
+                stamp.clone().into(),
+                serde_json::to_string(doc)?.into(),
+                ctx.tenant.clone().into(),
+                kind.as_str().to_string().into(),
+                id.to_string().into(),
+                to_i64(current.version).into(),
+            ];
+            let mut sets = String::from("version = ?1, modified = ?2, doc = ?3");
+            // Compared with the columns as stored, not as derived again
+            // from the stored document, so a column is never left stale.
+            let (user_name, external_id, display_name) = &current.keys;
+            for (column, new, was) in [
+                ("user_name_key", &keys.user_name, user_name),
+                ("external_id", &keys.external_id, external_id),
+                ("display_name_key", &keys.display_name, display_name),
+            ] {
+                if new != was {
+                    args.push(new.clone().map_or(SqlValue::Null, SqlValue::Text));
+                    sets.push_str(&format!(", {column} = ?{}", args.len()));
+                }
+            }
             let changed = conn
-                .prepare_cached(
-                    "UPDATE resources SET version = ?1, modified = ?2, user_name_key = ?3, external_id = ?4,
-                            display_name_key = ?5, doc = ?6
-                     WHERE tenant = ?7 AND kind = ?8 AND id = ?9 AND version = ?10",
-                )?
-                .execute(params![
-                    to_i64(version),
-                    stamp,
-                    keys.user_name,
-                    keys.external_id,
-                    keys.display_name,
-                    serde_json::to_string(doc)?,
-                    ctx.tenant,
-                    kind.as_str(),
-                    id,
-                    to_i64(current.version)
-                ])?;
-            delete_emails(conn, &ctx.tenant, id, kind, &serde_json::from_str(&current.doc)?)?;
-            insert_emails(conn, &ctx.tenant, id, &keys)?;
+                .prepare_cached(&format!(
+                    "UPDATE resources SET {sets} WHERE tenant = ?4 AND kind = ?5 AND id = ?6 AND version = ?7"
+                ))?
+                .execute(params_from_iter(args))?;
+            // The same email rows would be deleted and inserted again.
+            if old.emails != keys.emails {
+                delete_email_keys(conn, &ctx.tenant, id, &old)?;
+                insert_emails(conn, &ctx.tenant, id, &keys)?;
+            }
             changed
         }
         None => conn
@@ -199,7 +223,8 @@ pub(crate) fn delete(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect:
 fn current(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect: Precondition) -> Result<Current> {
     let row = conn
         .prepare_cached(
-            "SELECT version, created, doc, created_seq FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
+            "SELECT version, created, doc, created_seq, user_name_key, external_id, display_name_key
+             FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3",
         )?
         .query_row(params![ctx.tenant, kind.as_str(), id], |r| {
             Ok((
@@ -207,10 +232,11 @@ fn current(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect: Precondit
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
+                (r.get(4)?, r.get(5)?, r.get(6)?),
             ))
         })
         .optional()?;
-    let Some((version, created, doc, created_seq)) = row else {
+    let Some((version, created, doc, created_seq, keys)) = row else {
         return Err(StoreError::NotFound.into());
     };
     let version = rows::version(version)?;
@@ -224,6 +250,7 @@ fn current(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect: Precondit
         created,
         doc,
         created_seq,
+        keys,
     })
 }
 
@@ -257,7 +284,11 @@ fn insert_emails(conn: &Connection, tenant: &str, id: &str, keys: &Keys) -> Resu
 /// Removes the email rows of a document being replaced or deleted: the
 /// rows its values made (the table is keyed by value, not by resource).
 fn delete_emails(conn: &Connection, tenant: &str, id: &str, kind: Kind, old_doc: &Value) -> Result<()> {
-    let keys = Keys::of(kind, old_doc);
+    delete_email_keys(conn, tenant, id, &Keys::of(kind, old_doc))
+}
+
+/// Removes the email rows of `keys` (the keys of a document being replaced).
+fn delete_email_keys(conn: &Connection, tenant: &str, id: &str, keys: &Keys) -> Result<()> {
     if keys.emails.is_empty() {
         return Ok(());
     }
@@ -327,20 +358,19 @@ fn add_members(conn: &Connection, tenant: &str, group: &str, delta: &MemberDelta
 /// Whether putting `member` into `group` closes a cycle: exactly when
 /// `member` is `group` or one of the groups that (transitively) contain it.
 /// Walks up from `group` along the (tenant, member_id) index, so the cost is
-/// the number of ancestors, whatever the group sizes.
+/// the number of ancestors, whatever the group sizes (`CROSS JOIN` keeps the
+/// planner from making `memberships` the outer loop, as in `groups_of`).
 fn closes_cycle(conn: &Connection, tenant: &str, group: &str, member: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(
-            "WITH RECURSIVE up(id) AS (
-                 SELECT ?2
-                 UNION
-                 SELECT m.group_id FROM memberships m JOIN up ON m.tenant = ?1 AND m.member_id = up.id
-             )
-             SELECT 1 FROM up WHERE id = ?3 LIMIT 1",
-        )?
-        .query_row(params![tenant, group, member], |_| Ok(()))
-        .optional()?
-        .is_some())
+    crate::read::exists(
+        conn,
+        "WITH RECURSIVE up(id) AS (
+             SELECT ?2
+             UNION
+             SELECT m.group_id FROM up CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = up.id
+         )
+         SELECT 1 FROM up WHERE id = ?3 LIMIT 1",
+        params![tenant, group, member],
+    )
 }
 
 /// The next audit seq of a tenant (the writer is alone, so it stays free
@@ -399,7 +429,14 @@ pub(crate) fn create_tenant(conn: &Connection, name: &str) -> Result<Tenant> {
 
 pub(crate) fn delete_tenant(conn: &Connection, id: &str) -> Result<()> {
     require_tenant(conn, id)?;
-    for table in ["resources", "resource_emails", "memberships", "tokens", "audit"] {
+    for table in [
+        "resources",
+        "resource_counts",
+        "resource_emails",
+        "memberships",
+        "tokens",
+        "audit",
+    ] {
         // Table names come from the list above, never from input.
         conn.prepare_cached(&format!("DELETE FROM {table} WHERE tenant = ?1"))?
             .execute([id])?;

@@ -1,5 +1,17 @@
-//! The read side: a fixed set of read-only connections, each used by one
-//! blocking task at a time. In WAL mode readers never wait for the writer.
+//! The read side: read-only connections, each used by one task at a time.
+//! In WAL mode readers never wait for the writer.
+//!
+//! Two ways to run a read:
+//! - `with` moves it to tokio's blocking pool, on one of the `readers`
+//!   connections, for reads whose cost depends on the data (scans, lists,
+//!   a group's whole member list);
+//! - `inline` runs it on the calling thread, for point reads (one key, a
+//!   bounded handful of rows) that take a few microseconds: handing those
+//!   to another thread and waking the caller again costs more than the
+//!   read, and on a busy core it is two context switches per read. Point
+//!   reads have connections of their own (one per thread that can run
+//!   them at once), so a point read never waits behind a long one: when
+//!   none is idle it goes to the blocking pool like any other read.
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;
@@ -12,17 +24,23 @@ pub(crate) struct Readers {
     /// One permit per connection: a task holding a permit always finds an
     /// idle connection.
     permits: Arc<Semaphore>,
+    /// Idle connections for `inline`, taken and put back without waiting.
+    point: Mutex<Vec<Connection>>,
     /// How long a read retries while the database is locked. Only shared-
     /// cache in-memory databases lock readers out (WAL files never do).
     lock_wait: Duration,
 }
 
 impl Readers {
-    pub(crate) fn new(conns: Vec<Connection>, lock_wait: Duration) -> Readers {
+    /// `conns` serve `with`; `point` serve `inline` (none where readers can
+    /// be locked out, as in in-memory databases: a read would then wait on
+    /// an async thread).
+    pub(crate) fn new(conns: Vec<Connection>, point: Vec<Connection>, lock_wait: Duration) -> Readers {
         let permits = Arc::new(Semaphore::new(conns.len()));
         Readers {
             idle: Mutex::new(conns),
             permits,
+            point: Mutex::new(point),
             lock_wait,
         }
     }
@@ -59,10 +77,26 @@ impl Readers {
         .map_err(|e| Error::Join(e.to_string()))?
     }
 
+    /// Runs `f` on an idle point-read connection on the calling thread;
+    /// when none is idle, on the blocking pool like `with`.
+    pub(crate) async fn inline<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+    {
+        let taken = lock(&self.point).pop();
+        let Some(conn) = taken else {
+            return self.with(f).await;
+        };
+        let out = self.retry_locked(&conn, &f);
+        // Back even when `f` failed; a panic in `f` loses this connection
+        // (point reads fall back to the blocking pool), never the process.
+        lock(&self.point).push(conn);
+        out
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
-        // A panic elsewhere cannot leave the list of idle connections
-        // half-changed (push and pop are atomic on it), so poisoning is moot.
-        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.idle)
     }
 
     fn give_back(&self, conn: Connection) {
@@ -98,4 +132,10 @@ impl Drop for Lease<'_> {
             self.pool.give_back(conn);
         }
     }
+}
+
+fn lock(list: &Mutex<Vec<Connection>>) -> std::sync::MutexGuard<'_, Vec<Connection>> {
+    // A panic elsewhere cannot leave a list of idle connections half-changed
+    // (push and pop are atomic on it), so poisoning is moot.
+    list.lock().unwrap_or_else(PoisonError::into_inner)
 }

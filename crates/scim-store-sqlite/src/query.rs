@@ -11,10 +11,11 @@
 
 use crate::error::Result;
 use crate::functions::encode_sort_key;
+use crate::ranks::Ranks;
 use crate::read::{all_members, snapshot};
 use crate::rows::{RESOURCE_COLUMNS, RawResource, to_i64};
 use crate::sql::{self, Params, Translation, attr_path, is_common};
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::filter::{Filter, matches};
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec, sort_key};
@@ -25,6 +26,16 @@ use std::cmp::Ordering;
 /// Up to this many matches, a page in id order is sorted rather than read
 /// in primary-key order (see `in_sql`).
 const SORT_MATCHES: u64 = 5_000;
+
+/// `LIMIT ?a OFFSET ?b` written so the statement is planned once. SQLite
+/// reads the value of a LIMIT or OFFSET that is a bare parameter while
+/// planning, and then marks the statement for re-preparation whenever that
+/// parameter is bound again: every execution of a cached statement paid a
+/// full parse and plan. `?a + 0` is an expression the planner leaves alone;
+/// its value is the same integer.
+pub(crate) fn limit_offset(limit: &str, offset: &str) -> String {
+    format!("LIMIT {limit} + 0 OFFSET {offset} + 0")
+}
 
 /// Limits of a query.
 #[derive(Debug, Clone, Copy)]
@@ -44,6 +55,7 @@ struct Scope<'a> {
     limits: Limits,
     /// The page size, capped at `max_results`.
     count: usize,
+    ranks: &'a Ranks,
 }
 
 pub(crate) fn run(
@@ -53,6 +65,7 @@ pub(crate) fn run(
     kind: Kind,
     q: &Query,
     limits: Limits,
+    ranks: &Ranks,
 ) -> Result<Page> {
     let mut params = Params::default();
     let tenant_p = params.bind(tenant.to_string());
@@ -71,6 +84,7 @@ pub(crate) fn run(
         base,
         limits,
         count,
+        ranks,
     };
     snapshot(conn, |conn| {
         let mut page = match translation {
@@ -146,22 +160,42 @@ fn in_sql(
     mut page_params: Params,
 ) -> Result<Page> {
     let (rt, q, base, count) = (s.rt, s.q, &s.base, s.count);
-    let total: i64 = conn
-        .prepare_cached(&format!("SELECT COUNT(*) FROM resources r WHERE {base} AND {filter}"))?
-        .query_row(params_from_iter(params.values()), |r| r.get(0))?;
-    let total = u64::try_from(total).unwrap_or(0);
+    // Without a filter every resource of the kind matches: the counts
+    // table (kept by triggers, migration 2) has the total without counting
+    // the index, which is O(n) per page.
+    let counted = match q.filter {
+        None => Some(resource_count(conn, s.tenant, s.kind)?),
+        Some(_) => None,
+    };
+    let total = match counted {
+        Some((n, _)) => n,
+        None => {
+            let total: i64 = conn
+                .prepare_cached(&format!("SELECT COUNT(*) FROM resources r WHERE {base} AND {filter}"))?
+                .query_row(params_from_iter(params.values()), |r| r.get(0))?;
+            u64::try_from(total).unwrap_or(0)
+        }
+    };
     if count == 0 || total == 0 {
         return Ok(Page {
             total,
             items: Vec::new(),
         });
     }
-    let offset = if q.after.is_some() { 0 } else { q.start_index.max(1) - 1 };
+    let mut offset = if q.after.is_some() { 0 } else { q.start_index.max(1) - 1 };
     let sql = match key {
         Key::Id => {
-            let after = match &q.after {
-                Some(pos) => format!(" AND r.id > {}", page_params.bind(pos.id.clone())),
-                None => String::new(),
+            let after = match (&q.after, counted) {
+                (Some(pos), _) => format!(" AND r.id > {}", page_params.bind(pos.id.clone())),
+                // Deep index pages of everything start from a checkpoint.
+                (None, Some(counts)) => match s.ranks.start(conn, s.tenant, s.kind, counts, offset)? {
+                    Some(start) => {
+                        offset = start.skip;
+                        format!(" AND r.id >= {}", page_params.bind(start.from_id))
+                    }
+                    None => String::new(),
+                },
+                (None, None) => String::new(),
             };
             // With few matches, `+r.id` (no index for the ORDER BY) lets the
             // planner pick the filter's index and sort the few rows; left to
@@ -170,9 +204,11 @@ fn in_sql(
             // cheap way to the first page.
             let order = if total <= SORT_MATCHES { "+r.id" } else { "r.id" };
             format!(
-                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {base} AND {filter}{after} ORDER BY {order} LIMIT {} OFFSET {}",
-                page_params.bind(to_i64(count as u64)),
-                page_params.bind(to_i64(offset))
+                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {base} AND {filter}{after} ORDER BY {order} {}",
+                limit_offset(
+                    &page_params.bind(to_i64(count as u64)),
+                    &page_params.bind(to_i64(offset))
+                )
             )
         }
         Key::Expr { sql: key, order, spec } => {
@@ -205,9 +241,11 @@ fn in_sql(
                      SELECT r.id AS id, r.version AS version, r.created AS created, r.modified AS modified,
                             r.doc AS doc, {key} AS sk
                      FROM resources r WHERE {base} AND {filter}
-                 ){after} ORDER BY {order_by} LIMIT {} OFFSET {}",
-                page_params.bind(to_i64(count as u64)),
-                page_params.bind(to_i64(offset))
+                 ){after} ORDER BY {order_by} {}",
+                limit_offset(
+                    &page_params.bind(to_i64(count as u64)),
+                    &page_params.bind(to_i64(offset))
+                )
             )
         }
     };
@@ -217,6 +255,17 @@ fn in_sql(
         .collect::<Result<_, _>>()?;
     let items = raw.into_iter().map(|r| r.into_stored(s.kind)).collect::<Result<_>>()?;
     Ok(Page { total, items })
+}
+
+/// `(n, gen)` of the counts table for a tenant and kind (`(0, 0)` before
+/// the first resource of the kind).
+fn resource_count(conn: &Connection, tenant: &str, kind: Kind) -> Result<(u64, i64)> {
+    let row: Option<(i64, i64)> = conn
+        .prepare_cached("SELECT n, gen FROM resource_counts WHERE tenant = ?1 AND kind = ?2")?
+        .query_row(params![tenant, kind.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (n, generation) = row.unwrap_or((0, 0));
+    Ok((u64::try_from(n).unwrap_or(0), generation))
 }
 
 /// The evaluator over the rows `prefilter` selects (all rows of the kind
@@ -317,4 +366,29 @@ pub(crate) fn position_doc(rt: &ResourceType, spec: &SortSpec, pos: &Position) -
 /// The encoded sort key of a position, as `scim_sort_key` encodes rows.
 fn position_key(rt: &ResourceType, spec: &SortSpec, pos: &Position) -> Option<Vec<u8>> {
     sort_key(rt, &spec.by, &position_doc(rt, spec, pos)).map(|k| encode_sort_key(&k))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SqliteConfig;
+    use crate::db::{self, Location};
+    use scim_core::schema::Registry;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_cached_page_statement_is_not_prepared_again_for_new_limits() {
+        let config = SqliteConfig::new(":memory:");
+        let conn = db::open_writer(&Location::new(&config), &config, &Arc::new(Registry::builtin())).unwrap();
+        let sql = format!("SELECT id FROM resources ORDER BY id {}", limit_offset("?1", "?2"));
+        for (limit, offset) in [(10, 0), (100, 5), (1, 1000)] {
+            let mut stmt = conn.prepare_cached(&sql).unwrap();
+            let _: Vec<String> = stmt
+                .query_map(params![limit, offset], |r| r.get(0))
+                .unwrap()
+                .collect::<std::result::Result<_, _>>()
+                .unwrap();
+            assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
+        }
+    }
 }

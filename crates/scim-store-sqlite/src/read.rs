@@ -24,7 +24,7 @@ pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Resu
 }
 
 pub(crate) fn get(conn: &Connection, tenant: &str, kind: Kind, id: &str, load: Load) -> Result<Stored> {
-    snapshot(conn, |conn| {
+    let read = |conn: &Connection| {
         let raw = conn
             .prepare_cached(&format!(
                 "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = ?1 AND r.kind = ?2 AND r.id = ?3"
@@ -39,7 +39,14 @@ pub(crate) fn get(conn: &Connection, tenant: &str, kind: Kind, id: &str, load: L
             stored.members = Some(all_members(conn, tenant, id)?);
         }
         Ok(stored)
-    })
+    };
+    if kind == Kind::Group && load.members {
+        snapshot(conn, read)
+    } else {
+        // One statement is its own snapshot: BEGIN and COMMIT around it
+        // would be two more statements for nothing.
+        read(conn)
+    }
 }
 
 /// Every member of a group, in member id order.
@@ -62,11 +69,11 @@ pub(crate) fn all_members(conn: &Connection, tenant: &str, group: &str) -> Resul
 
 pub(crate) fn members(conn: &Connection, tenant: &str, group: &str, page: &MemberCursor) -> Result<MemberPage> {
     snapshot(conn, |conn| {
-        let exists = conn
-            .prepare_cached("SELECT 1 FROM resources WHERE tenant = ?1 AND kind = 'Group' AND id = ?2")?
-            .query_row(params![tenant, group], |_| Ok(()))
-            .optional()?
-            .is_some();
+        let exists = exists(
+            conn,
+            "SELECT 1 FROM resources WHERE tenant = ?1 AND kind = 'Group' AND id = ?2",
+            params![tenant, group],
+        )?;
         if !exists {
             return Err(StoreError::NotFound.into());
         }
@@ -76,9 +83,11 @@ pub(crate) fn members(conn: &Connection, tenant: &str, group: &str, page: &Membe
         let mut stmt = conn.prepare_cached(
             "SELECT member_id, member_kind FROM memberships
              WHERE tenant = ?1 AND group_id = ?2 AND member_id > ?3
-             ORDER BY member_id LIMIT ?4",
+             ORDER BY member_id LIMIT ?4 + 0",
         )?;
-        // One more than asked tells whether there is a next page.
+        // One more than asked tells whether there is a next page. `?4 + 0`:
+        // a bare parameter as LIMIT makes SQLite re-prepare the statement on
+        // every execution (see `query::limit_offset`).
         let after = page.after.clone().unwrap_or_default();
         let raw: Vec<(String, String)> = stmt
             .query_map(params![tenant, group, after, limit + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -100,34 +109,76 @@ pub(crate) fn members(conn: &Connection, tenant: &str, group: &str, page: &Membe
     })
 }
 
-/// Direct groups, then the groups above them, walking up the
-/// (tenant, member_id) index; a group reached both ways counts as direct.
+/// The statement of `groups_of`. Direct groups, then the groups above them,
+/// walking up the (tenant, member_id) index; a group reached both ways
+/// counts as direct. `CROSS JOIN` fixes the join order (SQLite never
+/// reorders it): left to itself, the planner may make `memberships` the
+/// outer loop and scan every membership of the tenant per step, which with
+/// a 50,000-member group costs milliseconds per lookup instead of a few
+/// index probes.
+pub(crate) const GROUPS_OF_SQL: &str = "WITH RECURSIVE up(id, direct) AS (
+         SELECT group_id, 1 FROM memberships WHERE tenant = ?1 AND member_id = ?2
+         UNION
+         SELECT m.group_id, 0 FROM up CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = up.id
+     )
+     SELECT up.id, MAX(up.direct), json_extract(r.doc, '$.displayName')
+     FROM up CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = up.id
+     GROUP BY up.id ORDER BY up.id";
+
+/// The groups `member` is in, directly or through nested groups.
 pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
-    let mut stmt = conn.prepare_cached(
-        "WITH RECURSIVE up(id, direct) AS (
-             SELECT group_id, 1 FROM memberships WHERE tenant = ?1 AND member_id = ?2
-             UNION
-             SELECT m.group_id, 0 FROM memberships m JOIN up ON m.tenant = ?1 AND m.member_id = up.id
-         )
-         SELECT up.id, MAX(up.direct), json_extract(r.doc, '$.displayName')
-         FROM up JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = up.id
-         GROUP BY up.id ORDER BY up.id",
+    // Rendering any user asks this, and many users are in no group: one
+    // index probe answers that without the recursive statement and its
+    // temporary B-trees. (If a membership appears between the probe and
+    // the walk, the walk's own snapshot is as valid an answer as any.)
+    let in_a_group = exists(
+        conn,
+        "SELECT 1 FROM memberships WHERE tenant = ?1 AND member_id = ?2 LIMIT 1",
+        params![tenant, member],
     )?;
-    let refs = stmt
-        .query_map(params![tenant, member], |r| {
-            let display: Option<SqlValue> = r.get(2)?;
-            Ok(GroupRef {
-                id: r.get(0)?,
-                direct: r.get::<_, i64>(1)? == 1,
-                display: match display {
-                    Some(SqlValue::Text(t)) => Some(t),
-                    _ => None,
-                },
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(refs)
+    if !in_a_group {
+        return Ok(Vec::new());
+    }
+    snapshot(conn, |conn| {
+        // Most groups are in no other group. When none of the member's
+        // groups is, the walk up would find nothing more: the direct groups
+        // are the whole answer, read with two index walks at a third of the
+        // recursive statement's cost.
+        let nested = exists(
+            conn,
+            "SELECT 1 FROM memberships m1 CROSS JOIN memberships m2
+                     ON m2.tenant = m1.tenant AND m2.member_id = m1.group_id
+                 WHERE m1.tenant = ?1 AND m1.member_id = ?2 LIMIT 1",
+            params![tenant, member],
+        )?;
+        let (sql, direct_only) = if nested {
+            (GROUPS_OF_SQL, false)
+        } else {
+            (DIRECT_GROUPS_SQL, true)
+        };
+        let mut stmt = conn.prepare_cached(sql)?;
+        let refs = stmt
+            .query_map(params![tenant, member], |r| {
+                let display: Option<SqlValue> = r.get(2)?;
+                Ok(GroupRef {
+                    id: r.get(0)?,
+                    direct: direct_only || r.get::<_, i64>(1)? == 1,
+                    display: match display {
+                        Some(SqlValue::Text(t)) => Some(t),
+                        _ => None,
+                    },
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(refs)
+    })
 }
+
+/// `GROUPS_OF_SQL` for a member none of whose groups is nested: the same
+/// columns, every group direct, in id order.
+pub(crate) const DIRECT_GROUPS_SQL: &str = "SELECT m.group_id, 1, json_extract(r.doc, '$.displayName')
+     FROM memberships m CROSS JOIN resources r ON r.tenant = m.tenant AND r.kind = 'Group' AND r.id = m.group_id
+     WHERE m.tenant = ?1 AND m.member_id = ?2 ORDER BY m.group_id";
 
 // ------------------------------------------------------- tenants, tokens --
 
@@ -283,7 +334,8 @@ fn audit_sql(tenant: &str, q: &AuditQuery) -> (String, Vec<SqlValue>) {
         }
     };
     args.push(SqlValue::Integer(i64::from(q.limit)));
-    (format!("{from} ORDER BY seq LIMIT ?{}", args.len()), args)
+    // `+ 0`: planned once, see `query::limit_offset`.
+    (format!("{from} ORDER BY seq LIMIT ?{} + 0", args.len()), args)
 }
 
 fn events(conn: &Connection, tenant: &str, sql: &str, args: Vec<SqlValue>) -> Result<Vec<AuditEvent>> {
@@ -361,4 +413,44 @@ mod tests {
         assert!(plan.contains("audit_resource"), "{plan}");
         assert!(!plan.lines().any(|l| l.trim_start().starts_with("SCAN")), "{plan}");
     }
+
+    /// The plan of `sql` with `args`, one line per step.
+    fn plan_of(conn: &Connection, sql: &str, args: &[&str]) -> String {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        plan.join("\n")
+    }
+
+    #[test]
+    fn groups_of_walks_up_the_member_index_and_never_scans_memberships() {
+        let config = SqliteConfig::new(":memory:");
+        let conn = db::open_writer(&Location::new(&config), &config, &Arc::new(Registry::builtin())).unwrap();
+        let plan = plan_of(&conn, GROUPS_OF_SQL, &["t", "u"]);
+        // `SCAN up` (the few rows found so far) is expected; a scan of a
+        // table or index is not, and neither is a search on the tenant
+        // alone (`memberships_member (tenant=?)` walks every membership of
+        // the tenant: that was the plan before `CROSS JOIN`).
+        for line in plan.lines().map(str::trim_start) {
+            assert!(!line.starts_with("SCAN") || line == "SCAN up", "{plan}");
+            if line.contains("memberships") || line.contains("SEARCH m ") {
+                assert!(line.contains("member_id=?"), "{plan}");
+            }
+            if line.starts_with("SEARCH r ") {
+                assert!(line.contains("id=?)"), "{plan}");
+            }
+        }
+    }
+}
+
+/// Whether `sql` (a `SELECT 1 ...`) finds a row.
+pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params, |_| Ok(()))
+        .optional()?
+        .is_some())
 }

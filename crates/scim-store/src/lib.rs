@@ -20,11 +20,13 @@
 //!   mutation returns is what a later read returns.
 //! - Membership changes cost O(size of the change), never O(group size).
 
+mod redact;
 mod types;
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
 
+pub use redact::redact_url;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -80,6 +82,13 @@ pub struct Capabilities {
 pub trait Store: Send + Sync + 'static {
     /// What this backend supports.
     fn capabilities(&self) -> Capabilities;
+
+    /// Readiness: one cheap round trip to the backend. `Unavailable` when it
+    /// cannot be reached now (the server answers `/readyz` with 503). The
+    /// default, for backends in the process (memory), always succeeds.
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     // ----- resources -----
 

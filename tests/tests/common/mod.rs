@@ -54,38 +54,35 @@ pub fn test_config(dir: &Path) -> Config {
     config
 }
 
-/// The storage backends an end-to-end test can run on. A backend added to
-/// the server is added here and to `backend_tests!`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Memory,
-}
+mod backends;
 
-impl Backend {
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Memory => "memory",
-        }
-    }
-}
+pub use backends::*;
 
 /// One `#[tokio::test]` per backend for each listed `async fn(Backend)`:
-/// `backend_tests!(a, b)` makes `sqlite::a`, `memory::a`, `sqlite::b`, ...
-/// A new backend is one more `@on` line here.
+/// `backend_tests!(a, b)` makes `sqlite::a`, `memory::a`, `postgres::a`,
+/// `redis::a`, `sqlite::b`, ... A networked backend's tests print
+/// `skipped: <reason>` and pass when its variable (`SCIM_TEST_POSTGRES_URL`,
+/// `SCIM_TEST_REDIS_URL`) is unset; CI sets both. A new backend is one more
+/// `@on` line here; `backend_tests!(@on redis, Redis; a, b)` picks backends.
 #[allow(unused_macros)]
 macro_rules! backend_tests {
     ($($test:ident),+ $(,)?) => {
         backend_tests!(@on sqlite, Sqlite; $($test),+);
         backend_tests!(@on memory, Memory; $($test),+);
+        backend_tests!(@on postgres, Postgres; $($test),+);
+        backend_tests!(@on redis, Redis; $($test),+);
     };
-    (@on $module:ident, $backend:ident; $($test:ident),+) => {
+    (@on $module:ident, $backend:ident; $($test:ident),+ $(,)?) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $test() {
-                    super::$test($crate::common::Backend::$backend).await;
+                    let backend = $crate::common::Backend::$backend;
+                    if let Some(why) = backend.skip_reason() {
+                        println!("skipped: {}::{}: {why}", stringify!($module), stringify!($test));
+                        return;
+                    }
+                    super::$test(backend).await;
                 }
             )+
         }
@@ -107,6 +104,8 @@ pub struct TestServer {
     pub client: Scim,
     // Last: removed after the server stopped.
     pub dir: TempDir,
+    /// The Redis key prefix or PostgreSQL schema of this test.
+    scratch: Option<Scratch>,
 }
 
 impl TestServer {
@@ -119,13 +118,16 @@ impl TestServer {
         TestServer::start_on_with(backend, |_| {}).await
     }
 
-    /// Starts on `backend` with the test defaults changed by `configure`.
+    /// Starts on `backend` with the test defaults changed by `configure`:
+    /// in a key prefix or schema of its own on the networked backends.
     pub async fn start_on_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestServer {
-        TestServer::start_with(|c| {
-            c.storage.backend = backend.name().into();
-            configure(c);
-        })
-        .await
+        let dir = TempDir::new("scim-e2e");
+        let mut config = test_config(dir.path());
+        let scratch = prepare(backend, &mut config);
+        configure(&mut config);
+        let mut srv = TestServer::start_config(config, dir).await;
+        srv.scratch = scratch;
+        srv
     }
 
     /// Starts with the test defaults changed by `configure`.
@@ -156,6 +158,7 @@ impl TestServer {
             token,
             client,
             dir,
+            scratch: None,
         }
     }
 

@@ -34,7 +34,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(get_only("/readyz", web::get().to(ops::readyz)))
         .service(get_only("/metrics", web::get().to(ops::metrics)))
         .service(
+            // Routes are tried in order, and each pattern with a `{param}` is
+            // a regular expression run on the path: the routes identity
+            // providers hit on every request come first, so a
+            // `/Users/{id}` request does not first run the discovery
+            // patterns. No two patterns here match the same path, so the
+            // order changes nothing else.
             web::scope(BASE_PATH)
+                .configure(|c| resources::register(c, Kind::User, "/Users"))
+                .configure(|c| resources::register(c, Kind::Group, "/Groups"))
                 .service(get_only(
                     "/ServiceProviderConfig",
                     web::get().to(discovery::service_provider_config),
@@ -43,8 +51,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(get_only("/Schemas/{id}", web::get().to(discovery::schema)))
                 .service(get_only("/ResourceTypes", web::get().to(discovery::resource_types)))
                 .service(get_only("/ResourceTypes/{id}", web::get().to(discovery::resource_type)))
-                .configure(|c| resources::register(c, Kind::User, "/Users"))
-                .configure(|c| resources::register(c, Kind::Group, "/Groups"))
                 .configure(resources::register_root)
                 .configure(me::register)
                 .configure(bulk::register)

@@ -4,7 +4,7 @@
 use super::error::about;
 use super::{Output, Service, ServiceError, View};
 use scim_core::members::Member;
-use scim_store::{Ctx, Kind, Load, MemberCursor, Stored};
+use scim_store::{Ctx, GroupRef, Kind, Load, MemberCursor, Stored};
 use serde_json::{Map, Value, json};
 
 /// Members read per `Store::members` call.
@@ -29,9 +29,22 @@ impl Service {
     /// `groups` (derived from memberships), `$ref` on members, the
     /// projection applied, `password` never.
     pub(super) async fn render(&self, ctx: &Ctx, stored: Stored, view: &View) -> Result<Output, ServiceError> {
-        let rt = self.rt(stored.kind);
-        let location = format!("{}{}/{}", view.base, rt.endpoint, stored.id);
-        let mut doc = stored.to_resource();
+        self.render_with_groups(ctx, stored, view, None).await
+    }
+
+    /// `render`, with a user's groups when the caller already knows them
+    /// (`None`: read them from the store).
+    pub(super) async fn render_with_groups(
+        &self,
+        ctx: &Ctx,
+        stored: Stored,
+        view: &View,
+        known_groups: Option<Vec<GroupRef>>,
+    ) -> Result<Output, ServiceError> {
+        let (kind, id, version) = (stored.kind, stored.id.clone(), stored.version);
+        let rt = self.rt(kind);
+        let location = format!("{}{}/{}", view.base, rt.endpoint, id);
+        let mut doc = into_resource(stored);
         let Some(obj) = doc.as_object_mut() else {
             return Err(ServiceError::Internal("a stored resource is not a JSON object".into()));
         };
@@ -39,9 +52,12 @@ impl Service {
         if let Some(meta) = obj.get_mut("meta").and_then(Value::as_object_mut) {
             meta.insert("location".into(), Value::String(location.clone()));
         }
-        match stored.kind {
+        match kind {
             Kind::User if view.projection.includes(rt, "groups") => {
-                let groups = self.store.groups_of(ctx, &stored.id).await?;
+                let groups = match known_groups {
+                    Some(groups) => groups,
+                    None => self.store.groups_of(ctx, &id).await?,
+                };
                 if !groups.is_empty() {
                     let list = groups
                         .into_iter()
@@ -76,8 +92,8 @@ impl Service {
             Kind::User => {}
         }
         Ok(Output {
-            doc: view.projection.apply(rt, &doc),
-            version: stored.version,
+            doc: view.projection.apply_owned(rt, doc),
+            version,
             location,
         })
     }
@@ -116,4 +132,52 @@ impl Service {
             }
         }
     }
+}
+
+/// `Stored::to_resource`, moving the document instead of copying it (the
+/// stored resource is not needed after rendering): the same members in the
+/// same order, which `tests.rs` checks against `to_resource`.
+pub(super) fn into_resource(stored: Stored) -> Value {
+    let Stored {
+        kind,
+        id,
+        version,
+        created,
+        modified,
+        doc,
+        members,
+    } = stored;
+    let mut out = Map::new();
+    let fields = match doc {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    };
+    let mut rest = Vec::with_capacity(fields.len());
+    for (k, v) in fields {
+        if k == "schemas" {
+            out.insert(k, v);
+        } else {
+            rest.push((k, v));
+        }
+    }
+    out.insert("id".into(), Value::String(id));
+    out.extend(rest);
+    if let Some(members) = members
+        && !members.is_empty()
+    {
+        out.insert(
+            "members".into(),
+            Value::Array(members.iter().map(scim_store::member_json).collect()),
+        );
+    }
+    out.insert(
+        "meta".into(),
+        json!({
+            "resourceType": kind.as_str(),
+            "created": scim_store::rfc3339(created),
+            "lastModified": scim_store::rfc3339(modified),
+            "version": scim_core::etag::render(version),
+        }),
+    );
+    Value::Object(out)
 }

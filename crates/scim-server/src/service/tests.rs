@@ -326,3 +326,58 @@ async fn a_patch_that_changes_no_attribute_is_still_one_mutation_without_a_docum
     assert_eq!(out.version, 2);
     assert_eq!(fx.updates(), vec![(Precondition::Any, false)]);
 }
+
+#[test]
+fn rendering_moves_the_document_into_the_same_resource_as_to_resource() {
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let user = Stored {
+        kind: Kind::User,
+        id: "u-1".into(),
+        version: 3,
+        created: at,
+        modified: at + chrono::Duration::milliseconds(5),
+        doc: json!({
+            "userName": "bjensen",
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "name": {"givenName": "Barbara"},
+            "emails": [{"value": "b@example.com", "type": "work"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "x"},
+        }),
+        members: None,
+    };
+    let group = Stored {
+        kind: Kind::Group,
+        id: "g-1".into(),
+        version: 1,
+        created: at,
+        modified: at,
+        doc: json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "G"}),
+        members: Some(vec![
+            scim_core::members::Member {
+                value: "u-1".into(),
+                kind: Some(scim_core::members::MemberKind::User),
+            },
+            scim_core::members::Member {
+                value: "g-2".into(),
+                kind: None,
+            },
+        ]),
+    };
+    let empty_group = Stored {
+        members: Some(Vec::new()),
+        doc: json!("not an object"),
+        ..group.clone()
+    };
+    for stored in [user, group, empty_group] {
+        let expected = stored.to_resource();
+        let got = read::into_resource(stored);
+        // Equal values, and the same members in the same order.
+        assert_eq!(got, expected);
+        assert_eq!(
+            serde_json::to_string(&got).unwrap(),
+            serde_json::to_string(&expected).unwrap()
+        );
+    }
+}

@@ -44,7 +44,9 @@ impl Service {
         let members = take_members(kind, &mut doc)?;
         self.protect_password(&mut doc, None, false).await?;
         let stored = self.store.create(ctx, kind, NewResource { doc, members }).await?;
-        self.render(ctx, stored, view).await
+        // A resource that did not exist a moment ago belongs to no group
+        // (its id is new): no need to ask the store.
+        self.render_with_groups(ctx, stored, view, Some(Vec::new())).await
     }
 
     /// PUT: replaces the document and, for groups, the member list.

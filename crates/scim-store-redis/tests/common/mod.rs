@@ -96,35 +96,8 @@ impl Drop for TempStore {
     fn drop(&mut self) {
         for server in &self.servers {
             // Best effort: a leftover prefix is garbage, not a failure.
-            let _ = delete_prefix(server, &self.prefix);
+            let _ = scim_store_redis::delete_prefix(server, &self.prefix);
         }
-    }
-}
-
-/// Deletes every key under `prefix` on one server (one by one: on a
-/// cluster node keys of different slots cannot go in one command).
-pub fn delete_prefix(server: &str, prefix: &str) -> redis::RedisResult<()> {
-    let mut conn = redis::Client::open(server)?.get_connection()?;
-    let mut cursor: u64 = 0;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(format!("{prefix}:*"))
-            .arg("COUNT")
-            .arg(1000)
-            .query(&mut conn)?;
-        if !keys.is_empty() {
-            let mut pipe = redis::pipe();
-            for k in &keys {
-                pipe.cmd("UNLINK").arg(k).ignore();
-            }
-            pipe.query::<()>(&mut conn)?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
     }
 }
 

@@ -344,3 +344,14 @@ pub async fn crud_members_loaded_only_on_request(store: Arc<dyn Store>) {
         .expect("query with load returned no members");
     assert_eq!(sorted(loaded.iter().map(|m| &m.value)), vec![u.id.clone()]);
 }
+
+/// `ping` (what `/readyz` asks) answers on a working store, before and
+/// after writes, and concurrently with them.
+pub async fn ready_ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    let f = Fixture::new(&store, "ready-ping").await;
+    let (pinged, created) = tokio::join!(store.ping(), f.user("pinged"));
+    pinged.unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(created.version, 1);
+}

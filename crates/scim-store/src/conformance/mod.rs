@@ -95,6 +95,8 @@ macro_rules! __conformance_cases {
             crud_wrong_kind_is_not_found
             crud_group_with_members
             crud_members_loaded_only_on_request
+            // readiness
+            ready_ping_answers
             // uniqueness
             unique_user_name_conflict
             unique_user_name_ignores_ascii_case

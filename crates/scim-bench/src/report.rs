@@ -1,0 +1,158 @@
+//! The printed report: how the run was made, and one table row per
+//! workload with its ratio to the ceiling measured in the same run.
+
+use crate::load::Outcome;
+use crate::rss::RssReport;
+
+/// One row of the table.
+pub struct Row {
+    pub name: String,
+    pub outcome: Outcome,
+    /// What the ratio is taken against, e.g. "healthz" or "raw insert".
+    pub against: String,
+    /// The ratio, and the target it is held to (`ratio >= min` unless
+    /// `at_most`).
+    pub ratio: Option<f64>,
+    pub target: Option<Target>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    AtLeast(f64),
+    AtMost(f64),
+}
+
+impl Target {
+    fn holds(self, ratio: f64) -> bool {
+        match self {
+            Target::AtLeast(t) => ratio >= t,
+            Target::AtMost(t) => ratio <= t,
+        }
+    }
+
+    fn text(self) -> String {
+        match self {
+            Target::AtLeast(t) => format!(">= {t}x"),
+            Target::AtMost(t) => format!("<= {t}x"),
+        }
+    }
+}
+
+impl Row {
+    /// Whether the row meets its target and had no 5xx or socket error.
+    pub fn ok(&self) -> bool {
+        let target_ok = match (self.ratio, self.target) {
+            (Some(r), Some(t)) => t.holds(r),
+            _ => true,
+        };
+        target_ok && self.outcome.status_5xx == 0 && self.outcome.socket_errors == 0
+    }
+}
+
+pub fn ms(us: u64) -> String {
+    format!("{:.2} ms", us as f64 / 1000.0)
+}
+
+fn cpu(o: &Outcome) -> String {
+    o.cpu_per_request()
+        .map(|d| format!("{} µs", d.as_micros()))
+        .unwrap_or_default()
+}
+
+fn errors(o: &Outcome) -> String {
+    if o.errors() == 0 {
+        return "0".into();
+    }
+    let mut parts = Vec::new();
+    if o.status_5xx > 0 {
+        parts.push(format!("{} 5xx", o.status_5xx));
+    }
+    if o.status_other > 0 {
+        parts.push(format!("{} other", o.status_other));
+    }
+    if o.socket_errors > 0 {
+        parts.push(format!("{} socket", o.socket_errors));
+    }
+    parts.join(", ")
+}
+
+/// The Markdown table of the rows.
+pub fn table(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "| workload | req/s | p50 | p99 | errors | server CPU/req | ratio | target | |\n|---|---:|---:|---:|---:|---:|---|---|---|\n",
+    );
+    for r in rows {
+        let o = &r.outcome;
+        let ratio = match r.ratio {
+            Some(x) => format!("{x:.2}x {}", r.against),
+            None => r.against.clone(),
+        };
+        let target = r.target.map(Target::text).unwrap_or_default();
+        let verdict = match (r.target, r.ok()) {
+            (None, true) => "",
+            (Some(_), true) if r.ratio.is_none() => "",
+            (_, true) => "ok",
+            (_, false) => "MISSED",
+        };
+        out.push_str(&format!(
+            "| {} | {:.0} | {} | {} | {} | {} | {ratio} | {target} | {verdict} |\n",
+            r.name,
+            o.rate(),
+            ms(o.p50_us()),
+            ms(o.p99_us()),
+            errors(o),
+            cpu(o),
+        ));
+    }
+    out
+}
+
+/// The memory and start-up section.
+pub fn rss(r: &RssReport) -> String {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let mut out = format!(
+        "Database: {} users written straight into SQLite (the rows the store writes per create) in {:.1} s, {:.0} MiB file; server CPUs {}\n\n",
+        r.users,
+        r.generate.as_secs_f64(),
+        r.db_bytes as f64 / 1048576.0,
+        r.server_cpus
+    );
+    let starts: Vec<String> = r
+        .startups
+        .iter()
+        .map(|d| format!("{:.0} ms", d.as_secs_f64() * 1000.0))
+        .collect();
+    let worst = r.startups.iter().max().copied().unwrap_or_default();
+    out.push_str(&format!(
+        "Start-up to /readyz 200 on the existing database: {} (target < 200 ms: {})\n\n",
+        starts.join(", "),
+        if worst.as_millis() < 200 { "ok" } else { "MISSED" }
+    ));
+    out.push_str(
+        "| workload on 1M users | req/s | p50 | p99 | errors | server CPU/req | peak RSS | of which anon / file |\n|---|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for (name, o, m) in &r.runs {
+        out.push_str(&format!(
+            "| {name} | {:.0} | {} | {} | {} | {} | {:.1} MiB | {:.1} / {:.1} MiB |\n",
+            o.rate(),
+            ms(o.p50_us()),
+            ms(o.p99_us()),
+            errors(o),
+            cpu(o),
+            mib(m.rss),
+            mib(m.anon),
+            mib(m.file)
+        ));
+    }
+    let ok = r.end.hwm < 64 * 1024;
+    out.push_str(&format!(
+        "\nVmHWM (peak resident set over the whole process life): {:.1} MiB (target < 64 MiB: {}); \
+         VmRSS at the end {:.1} MiB (anon {:.1}, file {:.1})\n",
+        mib(r.end.hwm),
+        if ok { "ok" } else { "MISSED" },
+        mib(r.end.rss),
+        mib(r.end.anon),
+        mib(r.end.file)
+    ));
+    out
+}
