@@ -1,9 +1,11 @@
 //! Several server instances on one shared backend, as behind a load
-//! balancer: two on Redis, three on PostgreSQL, each an in-process
-//! `scim_server::start` with its own HTTP server, store connections (pool
-//! or multiplexed connection) and token cache, on its own loopback port.
-//! Requests go round-robin over the instances. Every test has its own Redis
-//! key prefix or PostgreSQL schema.
+//! balancer: two on Redis, three on PostgreSQL, each a `scim-server serve`
+//! process of its own (the binary cargo built next to this test) on its own
+//! loopback port, with its own store connections and token cache, all
+//! started from one configuration file. Tenants and tokens come from the
+//! binary's CLI, as an operator makes them. Requests go round-robin over
+//! the instances. Every test has its own Redis key prefix or PostgreSQL
+//! schema.
 //!
 //! What must hold across instances: uniqueness, no lost membership change,
 //! If-Match as a compare-and-swap, tokens created or revoked anywhere, and
@@ -17,10 +19,12 @@ mod common;
 
 use common::*;
 use reqwest::Method;
-use scim_server::{Config, Running};
+use scim_server::Config;
 use scim_store::{AuditQuery, Store, Tenant};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinSet;
@@ -29,17 +33,141 @@ use tokio::task::JoinSet;
 /// working on an instance that verified it.
 const TOKEN_TTL: Duration = Duration::from_secs(2);
 
-fn instances(backend: Backend) -> usize {
+fn instances_of(backend: Backend) -> usize {
     match backend {
         Backend::Postgres => 3,
         _ => 2,
     }
 }
 
-/// Instances of one deployment: one configuration, one backend space.
+/// The `scim-server` binary of this build: `cargo test --workspace` builds
+/// it (for the server's own integration tests) into the directory above
+/// this test's (`target/<profile>/deps/..`).
+fn server_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join("scim-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (`cargo build -p scim-server`; `cargo test --workspace` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// One `scim-server serve` process.
+struct Instance {
+    child: Child,
+    base_url: String,
+    log: PathBuf,
+}
+
+impl Instance {
+    async fn start(config_file: &Path, dir: &Path) -> Instance {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join(format!("server-{port}.log"));
+        let child = command(config_file)
+            .arg("serve")
+            .env("SCIM__SERVER__BIND", format!("127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut instance = Instance {
+            child,
+            base_url: format!("http://127.0.0.1:{port}/scim/v2"),
+            log,
+        };
+        let ready = format!("http://127.0.0.1:{port}/readyz");
+        let started = Instant::now();
+        loop {
+            if let Ok(r) = reqwest::get(&ready).await
+                && r.status() == 200
+            {
+                return instance;
+            }
+            let exited = instance.child.try_wait().unwrap();
+            assert!(
+                exited.is_none() && started.elapsed() < Duration::from_secs(30),
+                "instance on port {port} not ready ({exited:?}); its log:\n{}",
+                std::fs::read_to_string(&instance.log).unwrap_or_default()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Graceful stop (SIGTERM): in-flight requests finish, the store closes.
+    async fn stop(mut self) {
+        Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "instance did not stop on SIGTERM");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        // A failed test: no process outlives it.
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// `scim-server --config FILE`, with nothing of the caller's SCIM__
+/// environment.
+fn command(config_file: &Path) -> Command {
+    let mut cmd = Command::new(server_bin());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("SCIM__") || k == "SCIM_CONFIG" {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.arg("--config").arg(config_file).stdin(Stdio::null());
+    cmd
+}
+
+/// Runs a CLI command of the binary; returns its stdout.
+fn cli(config_file: &Path, args: &[&str]) -> String {
+    let out = command(config_file).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "scim-server {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// A new token of tenant `acme` from the CLI: (its id, the token).
+fn create_token(config_file: &Path, description: &str) -> (String, String) {
+    let token = cli(
+        config_file,
+        &["token", "create", "--tenant", "acme", "--description", description],
+    );
+    // `scim_<id>_<secret>`
+    let id = token.strip_prefix("scim_").and_then(|t| t.split('_').next()).unwrap();
+    (id.to_string(), token)
+}
+
+/// Instances of one deployment: one configuration file, one backend space.
 struct Fleet {
-    running: Vec<Running>,
+    instances: Vec<Instance>,
     clients: Vec<Scim>,
+    config_file: PathBuf,
+    /// The deployment's store opened by the test itself, to read the audit
+    /// log behind the servers' backs.
+    store: Arc<dyn Store>,
     tenant: Tenant,
     /// Request ids of the acknowledged (2xx) mutations.
     acked: Arc<Mutex<Vec<String>>>,
@@ -56,24 +184,25 @@ impl Fleet {
         config.auth.cache_ttl_secs = TOKEN_TTL.as_secs();
         config.scim.cursor_secret = Some("one secret for the whole deployment".into());
         config.server.workers = 2;
-        let mut running = Vec::new();
-        for _ in 0..instances(backend) {
-            running.push(scim_server::start(config.clone()).await.unwrap());
+        let config_file = dir.path().join("scim-server.toml");
+        std::fs::write(&config_file, toml::to_string(&config).unwrap()).unwrap();
+        // The operator's tenant and token, made with the CLI.
+        cli(&config_file, &["tenant", "create", "acme"]);
+        let (_, token) = create_token(&config_file, "fleet");
+        let mut instances = Vec::new();
+        for _ in 0..instances_of(backend) {
+            instances.push(Instance::start(&config_file, dir.path()).await);
         }
-        let ports: Vec<u16> = running.iter().map(|r| r.addr.port()).collect();
-        let mut unique = ports.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), ports.len(), "instances share a port: {ports:?}");
-        // The operator's tenant and token, made through the first instance.
-        let store = running[0].store.as_ref();
-        let tenant = scim_server::admin::create_tenant(store, "acme").await.unwrap();
-        let (_, token) = scim_server::admin::create_token(store, "acme", Some("fleet"), None)
+        let store = scim_server::store::open(&config, Arc::new(config.registry().unwrap()))
             .await
             .unwrap();
-        let clients = running.iter().map(|r| Scim::new(&r.base_url, Some(&token))).collect();
+        let tenant = store.tenant_by_name("acme").await.unwrap();
+        let clients = instances.iter().map(|r| Scim::new(&r.base_url, Some(&token))).collect();
         Fleet {
-            running,
+            instances,
             clients,
+            config_file,
+            store,
             tenant,
             acked: Arc::new(Mutex::new(Vec::new())),
             _scratch: scratch,
@@ -86,19 +215,14 @@ impl Fleet {
         self.clients[i % self.clients.len()].clone()
     }
 
-    fn store(&self, i: usize) -> &dyn Store {
-        self.running[i % self.running.len()].store.as_ref()
-    }
-
     /// A mutation through instance `i`; a 2xx answer is recorded as
     /// acknowledged, by the request id the server gave it.
     async fn mutate(&self, i: usize, method: Method, path: &str, body: Option<&Value>, if_match: Option<&str>) -> Resp {
         send_mutation(&self.client(i), &self.acked, method, path, body, if_match).await
     }
 
-    /// Every audit event of the tenant, read through the last instance.
+    /// Every audit event of the tenant.
     async fn audit(&self) -> Vec<scim_store::AuditEvent> {
-        let store = self.store(self.running.len() - 1);
         let mut all = Vec::new();
         loop {
             let query = AuditQuery {
@@ -106,7 +230,7 @@ impl Fleet {
                 limit: 500,
                 ..AuditQuery::default()
             };
-            let page = store.audit(&self.tenant.id, &query).await.unwrap();
+            let page = self.store.audit(&self.tenant.id, &query).await.unwrap();
             if page.is_empty() {
                 return all;
             }
@@ -138,8 +262,8 @@ impl Fleet {
     }
 
     async fn stop(self) {
-        for r in self.running {
-            r.stop().await;
+        for instance in self.instances {
+            instance.stop().await;
         }
     }
 }
@@ -197,7 +321,7 @@ async fn one_user_name_fifty_creates(b: Backend) {
         }
     }
     assert_eq!((created, conflicts), (1, N - 1));
-    for i in 0..fleet.running.len() {
+    for i in 0..fleet.instances.len() {
         let r = fleet
             .client(i)
             .filter("Users", r#"userName eq "RACE@example.com""#)
@@ -241,7 +365,7 @@ async fn sixty_four_member_adds_to_one_group(b: Backend) {
     }
     let mut expected = users.clone();
     expected.sort();
-    for i in 0..fleet.running.len() {
+    for i in 0..fleet.instances.len() {
         let got = fleet.client(i).get(&format!("/Groups/{gid}")).await.expect(200);
         assert_eq!(member_ids(&got.json), expected, "instance {i}: a member add was lost");
         assert_eq!(version_of(&got.etag()), 1 + N as u64, "instance {i}");
@@ -285,7 +409,7 @@ async fn one_if_match_thirty_two_patches(b: Backend) {
         }
     }
     assert_eq!((ok, failed), (1, N - 1));
-    for i in 0..fleet.running.len() {
+    for i in 0..fleet.instances.len() {
         let got = fleet.client(i).get(&format!("/Users/{uid}")).await.expect(200);
         assert_eq!(version_of(&got.etag()), version_of(&etag) + 1, "instance {i}");
         assert_eq!(got.json["displayName"].as_str(), winner.as_deref(), "instance {i}");
@@ -298,12 +422,9 @@ async fn one_if_match_thirty_two_patches(b: Backend) {
 /// another, every instance refuses it within the token cache TTL.
 async fn tokens_are_shared_and_revocation_reaches_every_instance(b: Backend) {
     let fleet = Fleet::start(b).await;
-    let n = fleet.running.len();
-    let (record, token) = scim_server::admin::create_token(fleet.store(n - 1), "acme", Some("made on the last"), None)
-        .await
-        .unwrap();
+    let (token_id, token) = create_token(&fleet.config_file, "made by the CLI");
     let clients: Vec<Scim> = fleet
-        .running
+        .instances
         .iter()
         .map(|r| Scim::new(&r.base_url, Some(&token)))
         .collect();
@@ -321,9 +442,7 @@ async fn tokens_are_shared_and_revocation_reaches_every_instance(b: Backend) {
         .await;
         r.expect(201);
     }
-    scim_server::admin::revoke_token(fleet.store(0), &record.id)
-        .await
-        .unwrap();
+    cli(&fleet.config_file, &["token", "revoke", &token_id]);
     let revoked_at = Instant::now();
     let limit = TOKEN_TTL + Duration::from_secs(3);
     for (i, c) in clients.iter().enumerate() {
