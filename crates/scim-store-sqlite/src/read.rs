@@ -384,6 +384,15 @@ fn parse_op(s: &str) -> Result<AuditOp> {
     }
 }
 
+/// Whether `sql` (a `SELECT 1 ...`) finds a row.
+pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(sql)?
+        .query_row(params, |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,13 +453,4 @@ mod tests {
             }
         }
     }
-}
-
-/// Whether `sql` (a `SELECT 1 ...`) finds a row.
-pub(crate) fn exists(conn: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool> {
-    Ok(conn
-        .prepare_cached(sql)?
-        .query_row(params, |_| Ok(()))
-        .optional()?
-        .is_some())
 }
