@@ -18,9 +18,10 @@ fmt:
 run:
     cargo run --release -p scim-server
 
-# scim2-tester (../shared/conformance) against the server on a fresh SQLite.
-conformance:
-    scripts/scim2-tester.sh
+# scim2-tester (../shared/conformance) against the server on a fresh
+# backend: sqlite (default), redis or postgres (`just conformance redis`).
+conformance backend="sqlite":
+    SCIM_TESTER_BACKEND={{backend}} scripts/scim2-tester.sh
 
 # The load benchmark over HTTP (docs/performance.md): the release server on
 # a temporary SQLite pinned to CPU 0, the load generator on CPU 1, each
