@@ -24,12 +24,19 @@
     reason = "test suite: a failed step must fail the test"
 )]
 
+// For `forward_store!` expansions in backend crates.
+#[doc(hidden)]
+pub use async_trait::async_trait;
+#[doc(hidden)]
+pub use chrono;
+
 mod audit;
 mod concurrency;
 mod crud;
 mod differential;
 mod filters;
 mod filters_typed;
+mod forward;
 mod isolation;
 mod membership;
 mod membership_graph;
