@@ -14,6 +14,7 @@ mod ceiling;
 mod client;
 mod load;
 mod report;
+mod reuse;
 mod rss;
 mod server;
 mod workloads;
@@ -82,6 +83,12 @@ struct Args {
     /// Keep the run directory (databases, server logs).
     #[arg(long)]
     keep: bool,
+    /// Run on the database of an earlier `--keep` run in this directory
+    /// instead of preloading a new one (for profiling: the same data, no
+    /// minute of preloading). Its users and the groups of `--groups` are
+    /// read from the file; W1, W4 and W5 change them, as in any run.
+    #[arg(long, conflicts_with = "url")]
+    reuse: Option<PathBuf>,
     /// A running server's base URL (`http://host:port/scim/v2`) instead of
     /// starting one; needs `--token`.
     #[arg(long, requires = "token")]
@@ -168,9 +175,15 @@ impl Drop for RunDir {
 async fn run(args: Args) -> Result<bool, String> {
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..8].to_string();
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
-    let dir = RunDir {
-        path: base.join(format!("scim-bench-{run_id}")),
-        keep: args.keep,
+    let dir = match &args.reuse {
+        Some(path) => RunDir {
+            path: path.clone(),
+            keep: true,
+        },
+        None => RunDir {
+            path: base.join(format!("scim-bench-{run_id}")),
+            keep: args.keep,
+        },
     };
     std::fs::create_dir_all(&dir.path).map_err(|e| format!("cannot create {}: {e}", dir.path.display()))?;
     let bin = match &args.server_bin {
@@ -223,7 +236,7 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     let (server, addr, token) = match (&args.url, &args.token) {
         (Some(url), Some(token)) => (None, addr_of(url)?, token.clone()),
         _ => {
-            let token = spec.tenant_with_token("bench", true)?;
+            let token = spec.tenant_with_token("bench", args.reuse.is_none())?;
             let server = Server::start(spec).await?;
             progress(format!(
                 "server pid {} on {} (CPUs {}), ready in {:.0} ms",
@@ -245,7 +258,19 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     };
     let needs_users = ["W2", "W3", "W4", "W5", "W6"].iter().any(|w| wanted(args, w));
     let mut users = std::sync::Arc::new(Vec::new());
-    if needs_users && args.users > 0 {
+    let reused = match &args.reuse {
+        Some(_) => Some(reuse::read(&spec.db, &args.groups)?),
+        None => None,
+    };
+    if let Some(r) = &reused {
+        users = std::sync::Arc::new(r.users.clone());
+        println!(
+            "Reused: {} users and groups {:?} of {}\n",
+            r.users.len(),
+            args.groups,
+            spec.db.display()
+        );
+    } else if needs_users && args.users > 0 {
         progress(format!("preloading {} users through POST /Bulk", args.users));
         let (ids, took) = workloads::timed(workloads::load_users(addr, &token, args.users, args.concurrency)).await;
         users = std::sync::Arc::new(ids?);
@@ -258,7 +283,9 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
         );
     }
     let mut groups = Vec::new();
-    if wanted(args, "W5") && !users.is_empty() {
+    if let Some(r) = reused {
+        groups = r.groups.into_iter().filter(|_| wanted(args, "W5")).collect();
+    } else if wanted(args, "W5") && !users.is_empty() {
         progress(format!("creating groups of {:?} members", args.groups));
         let (g, took) = workloads::timed(workloads::load_groups(addr, &token, &users, &args.groups)).await;
         groups = g?;

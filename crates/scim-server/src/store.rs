@@ -216,6 +216,11 @@ impl Store for Instrumented {
         self.timed("groups_of", self.inner.groups_of(ctx, member)).await
     }
 
+    async fn groups_of_each(&self, ctx: &Ctx, members: &[String]) -> Result<Vec<Vec<GroupRef>>, StoreError> {
+        self.timed("groups_of_each", self.inner.groups_of_each(ctx, members))
+            .await
+    }
+
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         self.timed("create_tenant", self.inner.create_tenant(name)).await
     }

@@ -10,8 +10,7 @@ use crate::ranks::Ranks;
 use crate::read;
 use crate::writer::{Done, Op, Writer};
 use async_trait::async_trait;
-use scim_core::filter::{CompValue, CompareOp, Filter};
-use scim_core::schema::{Container, Registry, ResourceType};
+use scim_core::schema::{Registry, ResourceType};
 use scim_store::{
     AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Page,
     Precondition, Query, Store, StoreError, Stored, Tenant, TokenRecord, Update,
@@ -62,6 +61,12 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Page cache shared by the point-read connections, in KiB (see `open`).
+const POINT_CACHE_KIB: i64 = 16 * 1024;
+
+/// Most members whose groups `groups_of_each` reads as a point read.
+const POINT_MEMBERS: usize = 8;
+
 impl SqliteStore {
     /// Opens (creating if needed) the database, switches it to WAL, runs the
     /// migrations it lacks, starts the writer and opens the readers.
@@ -71,7 +76,7 @@ impl SqliteStore {
         let writer_conn = db::open_writer(&loc, &config, &registry)?;
         let mut readers = Vec::with_capacity(config.readers.max(1));
         for _ in 0..config.readers.max(1) {
-            readers.push(db::open_reader(&loc, &config, &registry)?);
+            readers.push(db::open_reader(&loc, &config, &registry, None)?);
         }
         let checkpoint_conn = db::open_checkpointer(&loc, &config, &writer_conn)?;
         let writer = Writer::start(writer_conn, config.max_batch)?;
@@ -82,10 +87,17 @@ impl SqliteStore {
         // Point reads run on the threads that call the store: one
         // connection per thread that can run at once. In-memory databases
         // get none (see `pool.rs`).
+        //
+        // They serve the hot path (reads by id, userName, externalId), whose
+        // B-tree interior pages alone outgrow SQLite's default 2 MiB cache
+        // at 100,000 users: they share `POINT_CACHE_KIB`, so memory stays
+        // bounded however many cores there are.
         let mut point = Vec::new();
         if !loc.in_memory {
-            for _ in 0..std::thread::available_parallelism().map_or(1, |n| n.get()) {
-                point.push(db::open_reader(&loc, &config, &registry)?);
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let cache = POINT_CACHE_KIB / i64::try_from(threads).unwrap_or(1).max(1);
+            for _ in 0..threads {
+                point.push(db::open_reader(&loc, &config, &registry, Some(cache.max(2048)))?);
             }
         }
         let readers = Arc::new(Readers::new(readers, point, config.busy_timeout));
@@ -170,24 +182,6 @@ impl SqliteStore {
     }
 }
 
-/// Whether a query is a point read: its filter pins at most one resource
-/// (`userName eq` for users, `id eq`, ANDed with anything), so its cost does
-/// not grow with the data, and it loads no member lists.
-fn is_point_query(rt: &ResourceType, kind: Kind, q: &Query) -> bool {
-    fn pins_one(f: &Filter, rt: &ResourceType, kind: Kind) -> bool {
-        match f {
-            Filter::And(a, b) => pins_one(a, rt, kind) || pins_one(b, rt, kind),
-            Filter::Compare(path, CompareOp::Eq, CompValue::String(_)) => rt.resolve_attr(path).is_some_and(|r| {
-                r.sub.is_none()
-                    && r.container == Container::Top
-                    && (r.attr.name == "id" || (kind == Kind::User && r.attr.name == "userName"))
-            }),
-            _ => false,
-        }
-    }
-    !(kind == Kind::Group && q.load.members) && q.filter.as_ref().is_some_and(|f| pins_one(f, rt, kind))
-}
-
 fn unexpected() -> StoreError {
     StoreError::Backend("the writer answered a request with the wrong kind of result".into())
 }
@@ -242,7 +236,7 @@ impl Store for SqliteStore {
             max_scan: self.inner.config.max_scan,
         };
         let ranks = self.inner.ranks.clone();
-        let point = is_point_query(resource_type(&registry, kind), kind, &q);
+        let point = query::is_point_query(resource_type(&registry, kind), kind, &q);
         let run = move |conn: &rusqlite::Connection| {
             query::run(conn, resource_type(&registry, kind), &tenant, kind, &q, limits, &ranks)
         };
@@ -290,6 +284,23 @@ impl Store for SqliteStore {
         let (tenant, member) = (ctx.tenant.clone(), member.to_string());
         self.read_point(move |conn| read::groups_of(conn, &tenant, &member))
             .await
+    }
+
+    async fn groups_of_each(&self, ctx: &Ctx, members: &[String]) -> Result<Vec<Vec<GroupRef>>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Work that grows with the page: a handful of members (the answer
+        // to a point query) is a point read, a full page goes to the
+        // blocking pool like the page itself.
+        let few = members.len() <= POINT_MEMBERS;
+        let (tenant, members) = (ctx.tenant.clone(), members.to_vec());
+        let read = move |conn: &rusqlite::Connection| read::groups_of_each(conn, &tenant, &members);
+        if few {
+            self.read_point(read).await
+        } else {
+            self.read(read).await
+        }
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {

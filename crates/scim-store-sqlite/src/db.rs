@@ -14,6 +14,7 @@ use std::sync::Arc;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_resource_counts.sql"),
+    include_str!("../migrations/0003_resources_clustered.sql"),
 ];
 
 /// Prepared statements kept per connection: a filter shape is one
@@ -105,8 +106,14 @@ pub(crate) fn open_checkpointer(
     Ok(Some(conn))
 }
 
-/// Opens one read-only connection of the pool.
-pub(crate) fn open_reader(loc: &Location, config: &SqliteConfig, registry: &Arc<Registry>) -> Result<Connection> {
+/// Opens one read-only connection of the pool; `cache_kib`: its page cache
+/// in KiB (`None`: SQLite's default, about 2 MiB).
+pub(crate) fn open_reader(
+    loc: &Location,
+    config: &SqliteConfig,
+    registry: &Arc<Registry>,
+    cache_kib: Option<i64>,
+) -> Result<Connection> {
     let mut flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     if loc.uri {
         flags |= OpenFlags::SQLITE_OPEN_URI;
@@ -115,6 +122,10 @@ pub(crate) fn open_reader(loc: &Location, config: &SqliteConfig, registry: &Arc<
     conn.busy_timeout(config.busy_timeout)?;
     if !loc.in_memory {
         conn.pragma_update(None, "mmap_size", i64::try_from(config.mmap_size).unwrap_or(i64::MAX))?;
+    }
+    if let Some(kib) = cache_kib {
+        // A negative cache_size is a size in KiB rather than in pages.
+        conn.pragma_update(None, "cache_size", -kib)?;
     }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     functions::register(&conn, registry.clone())?;

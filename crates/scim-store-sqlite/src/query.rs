@@ -16,7 +16,7 @@ use crate::read::{all_members, snapshot};
 use crate::rows::{RESOURCE_COLUMNS, RawResource, to_i64};
 use crate::sql::{self, Params, Translation, attr_path, is_common};
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
-use scim_core::filter::{Filter, matches};
+use scim_core::filter::{CompValue, CompareOp, Filter, matches};
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec, sort_key};
 use scim_store::{Kind, Page, Position, Query, StoreError, Stored};
@@ -86,6 +86,14 @@ pub(crate) fn run(
         count,
         ranks,
     };
+    if let Translation::Exact(filter) = &translation
+        && q.after.is_none()
+        && q.start_index <= 1
+        && count >= 1
+        && is_point_query(rt, kind, q)
+    {
+        return pinned_page(conn, &scope, filter, &params);
+    }
     snapshot(conn, |conn| {
         let mut page = match translation {
             Translation::Exact(filter) => {
@@ -109,6 +117,43 @@ pub(crate) fn run(
             };
         }
         Ok(page)
+    })
+}
+
+/// Whether a query is a point read: its filter pins at most one resource
+/// (`userName eq` for users, `id eq`, ANDed with anything), so its cost does
+/// not grow with the data, and it loads no member lists.
+pub(crate) fn is_point_query(rt: &ResourceType, kind: Kind, q: &Query) -> bool {
+    fn pins_one(f: &Filter, rt: &ResourceType, kind: Kind) -> bool {
+        match f {
+            Filter::And(a, b) => pins_one(a, rt, kind) || pins_one(b, rt, kind),
+            Filter::Compare(path, CompareOp::Eq, CompValue::String(_)) => rt.resolve_attr(path).is_some_and(|r| {
+                r.sub.is_none()
+                    && r.container == Container::Top
+                    && (r.attr.name == "id" || (kind == Kind::User && r.attr.name == "userName"))
+            }),
+            _ => false,
+        }
+    }
+    !(kind == Kind::Group && q.load.members) && q.filter.as_ref().is_some_and(|f| pins_one(f, rt, kind))
+}
+
+/// A point query read from the first position (no cursor, `startIndex` 1,
+/// a page of at least one): its page, of at most one resource, is the
+/// whole answer, so the page's length is the total. One statement, which
+/// is its own snapshot, instead of a count and a page in a transaction.
+fn pinned_page(conn: &Connection, s: &Scope<'_>, filter: &str, params: &Params) -> Result<Page> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {} AND {filter}",
+        s.base
+    ))?;
+    let raw: Vec<RawResource> = stmt
+        .query_map(params_from_iter(params.values()), RawResource::from_row)?
+        .collect::<Result<_, _>>()?;
+    let items: Vec<Stored> = raw.into_iter().map(|r| r.into_stored(s.kind)).collect::<Result<_>>()?;
+    Ok(Page {
+        total: items.len() as u64,
+        items,
     })
 }
 

@@ -11,6 +11,7 @@ use scim_store::{
     AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, Tenant,
     TokenRecord,
 };
+use std::collections::HashMap;
 
 /// Runs `f` inside a read transaction (one snapshot for all its statements).
 pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -125,60 +126,107 @@ pub(crate) const GROUPS_OF_SQL: &str = "WITH RECURSIVE up(id, direct) AS (
      FROM up CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = up.id
      GROUP BY up.id ORDER BY up.id";
 
-/// The groups `member` is in, directly or through nested groups.
-pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
-    // Rendering any user asks this, and many users are in no group: one
-    // index probe answers that without the recursive statement and its
-    // temporary B-trees. (If a membership appears between the probe and
-    // the walk, the walk's own snapshot is as valid an answer as any.)
-    let in_a_group = exists(
-        conn,
-        "SELECT 1 FROM memberships WHERE tenant = ?1 AND member_id = ?2 LIMIT 1",
-        params![tenant, member],
-    )?;
-    if !in_a_group {
-        return Ok(Vec::new());
-    }
-    snapshot(conn, |conn| {
-        // Most groups are in no other group. When none of the member's
-        // groups is, the walk up would find nothing more: the direct groups
-        // are the whole answer, read with two index walks at a third of the
-        // recursive statement's cost.
-        let nested = exists(
-            conn,
-            "SELECT 1 FROM memberships m1 CROSS JOIN memberships m2
-                     ON m2.tenant = m1.tenant AND m2.member_id = m1.group_id
-                 WHERE m1.tenant = ?1 AND m1.member_id = ?2 LIMIT 1",
-            params![tenant, member],
-        )?;
-        let (sql, direct_only) = if nested {
-            (GROUPS_OF_SQL, false)
-        } else {
-            (DIRECT_GROUPS_SQL, true)
-        };
-        let mut stmt = conn.prepare_cached(sql)?;
-        let refs = stmt
-            .query_map(params![tenant, member], |r| {
-                let display: Option<SqlValue> = r.get(2)?;
-                Ok(GroupRef {
-                    id: r.get(0)?,
-                    direct: direct_only || r.get::<_, i64>(1)? == 1,
-                    display: match display {
-                        Some(SqlValue::Text(t)) => Some(t),
-                        _ => None,
-                    },
-                })
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(refs)
-    })
+/// The direct groups of the members in the row source `$members` (a
+/// subquery with an `id` column; `?1` is the tenant): member id, group id,
+/// the group's displayName, and whether that group is itself a member of a
+/// group (then the walk up, `GROUPS_OF_SQL`, gives the whole answer).
+/// `CROSS JOIN` fixes the join order (SQLite never reorders it): from the
+/// members, through the (tenant, member_id) index, to each group's row.
+macro_rules! direct_groups_sql {
+    ($members:literal, $order:literal) => {
+        concat!(
+            "SELECT m.member_id, m.group_id, json_extract(r.doc, '$.displayName'),
+                    EXISTS (SELECT 1 FROM memberships p WHERE p.tenant = ?1 AND p.member_id = m.group_id)
+             FROM ",
+            $members,
+            " AS w
+             CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = w.id
+             CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = m.group_id ",
+            $order
+        )
+    };
 }
 
-/// `GROUPS_OF_SQL` for a member none of whose groups is nested: the same
-/// columns, every group direct, in id order.
-pub(crate) const DIRECT_GROUPS_SQL: &str = "SELECT m.group_id, 1, json_extract(r.doc, '$.displayName')
-     FROM memberships m CROSS JOIN resources r ON r.tenant = m.tenant AND r.kind = 'Group' AND r.id = m.group_id
-     WHERE m.tenant = ?1 AND m.member_id = ?2 ORDER BY m.group_id";
+/// The groups `member` is in, directly or through nested groups.
+pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
+    let mut stmt = conn.prepare_cached(direct_groups_sql!("(SELECT ?2 AS id)", "ORDER BY m.group_id"))?;
+    let rows = stmt
+        .query_map(params![tenant, member], direct_group_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if rows.iter().any(|(_, _, nested)| *nested) {
+        return nested_groups_of(conn, tenant, member);
+    }
+    Ok(rows.into_iter().map(|(_, g, _)| g).collect())
+}
+
+/// `groups_of` of each of `members`, in their order, with one statement for
+/// the page (and one more per member whose groups are nested).
+pub(crate) fn groups_of_each(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<Vec<GroupRef>>> {
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(members).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
+    let mut stmt = conn.prepare_cached(direct_groups_sql!(
+        "(SELECT DISTINCT value AS id FROM json_each(?2))",
+        ""
+    ))?;
+    let rows = stmt
+        .query_map(params![tenant, list], direct_group_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut direct: HashMap<String, (Vec<GroupRef>, bool)> = HashMap::new();
+    for (member, group, nested) in rows {
+        let entry = direct.entry(member).or_default();
+        entry.0.push(group);
+        entry.1 |= nested;
+    }
+    let mut out = Vec::with_capacity(members.len());
+    for member in members {
+        out.push(match direct.get(member) {
+            None => Vec::new(),
+            Some((_, true)) => nested_groups_of(conn, tenant, member)?,
+            Some((groups, false)) => {
+                let mut groups = groups.clone();
+                groups.sort_by(|a, b| a.id.cmp(&b.id));
+                groups
+            }
+        });
+    }
+    Ok(out)
+}
+
+fn direct_group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, GroupRef, bool)> {
+    Ok((
+        r.get(0)?,
+        GroupRef {
+            id: r.get(1)?,
+            direct: true,
+            display: text_or_none(r.get(2)?),
+        },
+        r.get(3)?,
+    ))
+}
+
+fn text_or_none(v: Option<SqlValue>) -> Option<String> {
+    match v {
+        Some(SqlValue::Text(t)) => Some(t),
+        _ => None,
+    }
+}
+
+/// `groups_of` for a member whose groups are nested: the walk up.
+fn nested_groups_of(conn: &Connection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
+    let mut stmt = conn.prepare_cached(GROUPS_OF_SQL)?;
+    let refs = stmt
+        .query_map(params![tenant, member], |r| {
+            Ok(GroupRef {
+                id: r.get(0)?,
+                direct: r.get::<_, i64>(1)? == 1,
+                display: text_or_none(r.get(2)?),
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(refs)
+}
 
 // ------------------------------------------------------- tenants, tokens --
 

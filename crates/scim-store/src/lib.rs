@@ -138,6 +138,17 @@ pub trait Store: Send + Sync + 'static {
     /// nested groups (`direct: false`; a group reachable both ways is listed
     /// once, as direct). Empty for an unknown id.
     async fn groups_of(&self, ctx: &Ctx, member: &str) -> Result<Vec<GroupRef>, StoreError>;
+    /// `groups_of` for each of `members` (a page of a list): entry `i` of
+    /// the answer is `groups_of(members[i])`. The default asks one member
+    /// at a time; a backend that can answer a page in one round trip
+    /// overrides it.
+    async fn groups_of_each(&self, ctx: &Ctx, members: &[String]) -> Result<Vec<Vec<GroupRef>>, StoreError> {
+        let mut out = Vec::with_capacity(members.len());
+        for member in members {
+            out.push(self.groups_of(ctx, member).await?);
+        }
+        Ok(out)
+    }
 
     // ----- tenants -----
 

@@ -397,10 +397,35 @@ impl Service {
         items: Vec<Stored>,
         view: &View,
     ) -> Result<Vec<Value>, ServiceError> {
+        // Every user's groups in one store call for the page, not one each.
+        let users: Vec<String> = if view.projection.includes(self.rt(Kind::User), "groups") {
+            items
+                .iter()
+                .filter(|s| s.kind == Kind::User)
+                .map(|s| s.id.clone())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let answers = if users.is_empty() {
+            Vec::new()
+        } else {
+            self.store.groups_of_each(ctx, &users).await?
+        };
+        if answers.len() != users.len() {
+            return Err(ServiceError::Internal(format!(
+                "the store answered groups_of_each for {} of {} users",
+                answers.len(),
+                users.len()
+            )));
+        }
+        let mut groups = answers.into_iter();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let kind = item.kind;
-            let mut doc = self.render(ctx, item, view).await?.doc;
+            // `groups` answers the users in page order.
+            let known = if kind == Kind::User { groups.next() } else { None };
+            let mut doc = self.render_with_groups(ctx, item, view, known).await?.doc;
             if scope == Scope::All
                 && let Some(obj) = doc.as_object_mut()
             {

@@ -75,6 +75,13 @@ macro_rules! forward_store {
             ) -> Result<Vec<$crate::GroupRef>, $crate::StoreError> {
                 self.$field.groups_of(ctx, member).await
             }
+            async fn groups_of_each(
+                &self,
+                ctx: &$crate::Ctx,
+                members: &[String],
+            ) -> Result<Vec<Vec<$crate::GroupRef>>, $crate::StoreError> {
+                self.$field.groups_of_each(ctx, members).await
+            }
             async fn create_tenant(&self, name: &str) -> Result<$crate::Tenant, $crate::StoreError> {
                 self.$field.create_tenant(name).await
             }

@@ -135,6 +135,11 @@ pub async fn isolation_groups_of(store: Arc<dyn Store>) {
         "A asking groups_of its user",
     );
     assert_eq!(groups.len(), 1, "A's own groups_of");
+    let each = ok(
+        t.b.store.groups_of_each(&t.b.ctx, std::slice::from_ref(&t.ua.id)).await,
+        "B asking groups_of_each A's user",
+    );
+    assert_eq!(each, vec![Vec::new()], "B sees A's groups through groups_of_each");
 }
 
 pub async fn isolation_audit(store: Arc<dyn Store>) {

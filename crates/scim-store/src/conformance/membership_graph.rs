@@ -82,6 +82,47 @@ pub async fn members_groups_of_direct_and_nested(store: Arc<dyn Store>) {
     );
 }
 
+/// `groups_of_each` answers, in order, what `groups_of` answers for each
+/// member: nested and direct groups, no groups, an unknown id, a group as
+/// member, the same id twice, and an empty list.
+pub async fn members_groups_of_each_answers_per_member(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "members-groups-of-each").await;
+    let u = f.user("u").await;
+    let v = f.user("v").await;
+    let loner = f.user("loner").await;
+    let b = f.group("B", &[&u.id, &v.id]).await;
+    let _a = f.group("A", &[&b.id]).await;
+    let _c = f.group("C", &[&v.id]).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let ids = vec![
+        v.id.clone(),
+        loner.id.clone(),
+        u.id.clone(),
+        unknown,
+        b.id.clone(),
+        u.id.clone(),
+    ];
+    let each = ok(f.store.groups_of_each(&f.ctx, &ids).await, "groups_of_each");
+    assert_eq!(each.len(), ids.len(), "one answer per member asked");
+    for (id, got) in ids.iter().zip(each) {
+        assert_eq!(sorted_refs(got), groups_of(&f, id).await, "groups_of_each for {id}");
+    }
+    assert_eq!(
+        ok(
+            f.store.groups_of_each(&f.ctx, std::slice::from_ref(&v.id)).await,
+            "one member"
+        )
+        .first()
+        .map(Vec::len),
+        Some(3),
+        "v is in B and C directly and in A through B"
+    );
+    assert!(
+        ok(f.store.groups_of_each(&f.ctx, &[]).await, "no members").is_empty(),
+        "no members asked, no answers"
+    );
+}
+
 pub async fn members_cycle_rejected(store: Arc<dyn Store>) {
     let f = Fixture::new(&store, "members-cycle").await;
     let a = f.group("A", &[]).await;

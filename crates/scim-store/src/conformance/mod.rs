@@ -173,6 +173,7 @@ macro_rules! __conformance_cases {
             members_must_exist_in_tenant
             members_kind_filled_in
             members_groups_of_direct_and_nested
+            members_groups_of_each_answers_per_member
             members_cycle_rejected
             members_self_membership_rejected
             // audit
