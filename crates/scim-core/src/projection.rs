@@ -204,6 +204,20 @@ impl Projection {
                 .collect();
             (!kept.is_empty()).then_some(Value::Object(kept))
         };
+        // A value whose every sub-attribute is kept is returned as it is,
+        // without rebuilding it: the same result as `project_one`, and what
+        // every value of a stored resource is under the default projection.
+        let kept_whole = |v: &Value| match v {
+            Value::Object(obj) => !obj.is_empty() && obj.keys().all(|k| def.sub_attribute(k).is_some_and(&keep_sub)),
+            _ => false,
+        };
+        let unchanged = match &value {
+            Value::Array(items) => !items.is_empty() && items.iter().all(kept_whole),
+            other => kept_whole(other),
+        };
+        if unchanged {
+            return Some(value);
+        }
         match value {
             Value::Array(items) => {
                 let kept: Vec<Value> = items.into_iter().filter_map(project_one).collect();

@@ -146,3 +146,28 @@ fn malformed_names_are_invalid_value() {
     assert!(err.detail.contains("na me"));
     assert!(Projection::parse(Some(" userName , ,"), None).is_ok());
 }
+
+/// The default projection hands back a complex value as it is only when
+/// every sub-attribute in it is kept: an unknown sub-attribute (say, from
+/// a schema changed since the write) or an item that is not an object
+/// still goes, as it always did.
+#[test]
+fn default_projection_still_drops_what_it_does_not_return() {
+    let reg = Registry::builtin();
+    let doc = json!({
+        "schemas": [USER_URN], "id": "u1",
+        "emails": [{"value": "a@x", "bogus": 1}, {"value": "b@x"}, "stray"],
+        "name": {"givenName": "B", "bogus": 2},
+        "phoneNumbers": [{"value": "1"}],
+    });
+    let got = Projection::default().apply(reg.user(), &doc);
+    assert_eq!(
+        got,
+        json!({
+            "schemas": [USER_URN], "id": "u1",
+            "emails": [{"value": "a@x"}, {"value": "b@x"}],
+            "name": {"givenName": "B"},
+            "phoneNumbers": [{"value": "1"}],
+        })
+    );
+}

@@ -147,21 +147,20 @@ pub(super) fn into_resource(stored: Stored) -> Value {
         doc,
         members,
     } = stored;
-    let mut out = Map::new();
-    let fields = match doc {
+    // The document's own map, with `id` put after `schemas` (both first),
+    // rather than a new map that hashes every key again.
+    let mut out = match doc {
         Value::Object(fields) => fields,
         _ => Map::new(),
     };
-    let mut rest = Vec::with_capacity(fields.len());
-    for (k, v) in fields {
-        if k == "schemas" {
-            out.insert(k, v);
-        } else {
-            rest.push((k, v));
-        }
+    if out.keys().next().is_some_and(|k| k == "schemas") {
+        out.shift_insert(1, "id".into(), Value::String(id));
+    } else if let Some(schemas) = out.shift_remove("schemas") {
+        out.shift_insert(0, "schemas".into(), schemas);
+        out.shift_insert(1, "id".into(), Value::String(id));
+    } else {
+        out.shift_insert(0, "id".into(), Value::String(id));
     }
-    out.insert("id".into(), Value::String(id));
-    out.extend(rest);
     if let Some(members) = members
         && !members.is_empty()
     {
