@@ -169,6 +169,13 @@ impl Store for PgStore {
         on_conn!(self, |conn| read::groups_of(conn, &ctx.tenant, member))
     }
 
+    async fn groups_of_each(&self, ctx: &Ctx, members: &[String]) -> Result<Vec<Vec<GroupRef>>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        on_conn!(self, |conn| read::groups_of_each(conn, &ctx.tenant, members))
+    }
+
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {
         on_conn!(self, |conn| mutate::create_tenant(conn, name))
     }

@@ -100,8 +100,17 @@ pub(crate) async fn members(
     Ok(MemberPage { members, next })
 }
 
+/// Direct groups, then the groups above them, walking up the
+/// (tenant, member_id) index; a group reached both ways counts as direct.
+pub(crate) async fn groups_of(conn: &mut AsyncPgConnection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
+    let mut each = groups_of_each(conn, tenant, &[member.to_string()]).await?;
+    Ok(each.pop().unwrap_or_default())
+}
+
 #[derive(QueryableByName)]
-struct GroupRow {
+struct MemberGroupRow {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    member: Uuid,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     id: Uuid,
     #[diesel(sql_type = Bool)]
@@ -110,35 +119,46 @@ struct GroupRow {
     display: Option<String>,
 }
 
-/// Direct groups, then the groups above them, walking up the
-/// (tenant, member_id) index; a group reached both ways counts as direct.
-/// `UNION` (not `UNION ALL`) ends the walk even on a cycle.
-pub(crate) async fn groups_of(conn: &mut AsyncPgConnection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
-    let (Some(tenant), Some(member)) = (canonical_uuid(tenant), canonical_uuid(member)) else {
-        return Ok(Vec::new());
+/// `groups_of` of each of `members`, in their order, in one round trip:
+/// the same walk up, carrying the member it started from.
+pub(crate) async fn groups_of_each(
+    conn: &mut AsyncPgConnection,
+    tenant: &str,
+    members: &[String],
+) -> Result<Vec<Vec<GroupRef>>> {
+    let asked: Vec<Option<Uuid>> = members.iter().map(|m| canonical_uuid(m)).collect();
+    let mut ids: Vec<Uuid> = asked.iter().flatten().copied().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let (Some(tenant), false) = (canonical_uuid(tenant), ids.is_empty()) else {
+        return Ok(vec![Vec::new(); members.len()]);
     };
     let mut q = Sql::new();
-    let (t, m) = (q.bind(tenant), q.bind(member));
+    let (t, m) = (q.bind(tenant), q.bind(Param::Uuids(ids)));
     q.push(&format!(
-        "WITH RECURSIVE up(id, direct) AS (
-             SELECT group_id, true FROM memberships WHERE tenant = {t} AND member_id = {m}
+        "WITH RECURSIVE up(member, id, direct) AS (
+             SELECT member_id, group_id, true FROM memberships WHERE tenant = {t} AND member_id = ANY({m})
              UNION
-             SELECT mm.group_id, false FROM memberships mm JOIN up ON mm.tenant = {t} AND mm.member_id = up.id
+             SELECT up.member, mm.group_id, false FROM memberships mm JOIN up ON mm.tenant = {t} AND mm.member_id = up.id
          )
-         SELECT g.id, g.direct,
+         SELECT g.member, g.id, g.direct,
                 CASE WHEN jsonb_typeof(r.doc -> 'displayName') = 'string' THEN r.doc ->> 'displayName' END AS display
-         FROM (SELECT id, bool_or(direct) AS direct FROM up GROUP BY id) g
+         FROM (SELECT member, id, bool_or(direct) AS direct FROM up GROUP BY member, id) g
          JOIN resources r ON r.tenant = {t} AND r.id = g.id
-         ORDER BY g.id"
+         ORDER BY g.member, g.id"
     ));
-    let rows: Vec<GroupRow> = sql::load(conn, q.build(true)).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| GroupRef {
+    let rows: Vec<MemberGroupRow> = sql::load(conn, q.build(true)).await?;
+    let mut by_member: std::collections::HashMap<Uuid, Vec<GroupRef>> = std::collections::HashMap::new();
+    for r in rows {
+        by_member.entry(r.member).or_default().push(GroupRef {
             id: r.id.to_string(),
             display: r.display,
             direct: r.direct,
-        })
+        });
+    }
+    Ok(asked
+        .iter()
+        .map(|m| m.and_then(|m| by_member.get(&m).cloned()).unwrap_or_default())
         .collect())
 }
 
