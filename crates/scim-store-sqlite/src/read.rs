@@ -126,51 +126,33 @@ pub(crate) const GROUPS_OF_SQL: &str = "WITH RECURSIVE up(id, direct) AS (
      FROM up CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = up.id
      GROUP BY up.id ORDER BY up.id";
 
-/// The direct groups of the members in the row source `$members` (a
-/// subquery with an `id` column; `?1` is the tenant): member id, group id,
-/// the group's displayName, and whether that group is itself a member of a
-/// group (then the walk up, `GROUPS_OF_SQL`, gives the whole answer).
-/// `CROSS JOIN` fixes the join order (SQLite never reorders it): from the
-/// members, through the (tenant, member_id) index, to each group's row.
-macro_rules! direct_groups_sql {
-    ($members:literal, $order:literal) => {
-        concat!(
-            "SELECT m.member_id, m.group_id, json_extract(r.doc, '$.displayName'),
-                    EXISTS (SELECT 1 FROM memberships p WHERE p.tenant = ?1 AND p.member_id = m.group_id)
-             FROM ",
-            $members,
-            " AS w
-             CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = w.id
-             CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = m.group_id ",
-            $order
-        )
-    };
-}
+/// The direct groups of the members in the JSON array `?2` (`?1` is the
+/// tenant): member id, group id, the group's displayName, and whether that
+/// group is itself a member of a group (then the walk up, `GROUPS_OF_SQL`,
+/// gives the whole answer). `CROSS JOIN` fixes the join order (SQLite never
+/// reorders it): from the members, through the (tenant, member_id) index,
+/// to each group's row.
+const DIRECT_GROUPS_SQL: &str = "SELECT m.member_id, m.group_id, json_extract(r.doc, '$.displayName'),
+            EXISTS (SELECT 1 FROM memberships p WHERE p.tenant = ?1 AND p.member_id = m.group_id)
+     FROM (SELECT DISTINCT value AS id FROM json_each(?2)) AS w
+     CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = w.id
+     CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = m.group_id";
 
 /// The groups `member` is in, directly or through nested groups.
 pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result<Vec<GroupRef>> {
-    let mut stmt = conn.prepare_cached(direct_groups_sql!("(SELECT ?2 AS id)", "ORDER BY m.group_id"))?;
-    let rows = stmt
-        .query_map(params![tenant, member], direct_group_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    if rows.iter().any(|(_, _, nested)| *nested) {
-        return nested_groups_of(conn, tenant, member);
-    }
-    Ok(rows.into_iter().map(|(_, g, _)| g).collect())
+    let mut each = groups_of_each(conn, tenant, &[member.to_string()])?;
+    Ok(each.pop().unwrap_or_default())
 }
 
 /// `groups_of` of each of `members`, in their order, with one statement for
-/// the page (and one more per member whose groups are nested).
+/// all of them (and one more per member whose groups are nested).
 pub(crate) fn groups_of_each(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<Vec<GroupRef>>> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
-    let list = serde_json::to_string(members).map_err(|e| crate::error::Error::Corrupt(e.to_string()))?;
-    let mut stmt = conn.prepare_cached(direct_groups_sql!(
-        "(SELECT DISTINCT value AS id FROM json_each(?2))",
-        ""
-    ))?;
-    let rows = stmt
+    let list = serde_json::Value::from(members.to_vec()).to_string();
+    let rows = conn
+        .prepare_cached(DIRECT_GROUPS_SQL)?
         .query_map(params![tenant, list], direct_group_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut direct: HashMap<String, (Vec<GroupRef>, bool)> = HashMap::new();

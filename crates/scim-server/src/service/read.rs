@@ -153,14 +153,14 @@ pub(super) fn into_resource(stored: Stored) -> Value {
         Value::Object(fields) => fields,
         _ => Map::new(),
     };
-    if out.keys().next().is_some_and(|k| k == "schemas") {
-        out.shift_insert(1, "id".into(), Value::String(id));
-    } else if let Some(schemas) = out.shift_remove("schemas") {
-        out.shift_insert(0, "schemas".into(), schemas);
-        out.shift_insert(1, "id".into(), Value::String(id));
-    } else {
-        out.shift_insert(0, "id".into(), Value::String(id));
-    }
+    let id_at = match out.shift_remove("schemas") {
+        Some(schemas) => {
+            out.shift_insert(0, "schemas".into(), schemas);
+            1
+        }
+        None => 0,
+    };
+    out.shift_insert(id_at, "id".into(), Value::String(id));
     if let Some(members) = members
         && !members.is_empty()
     {
