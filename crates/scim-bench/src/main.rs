@@ -12,6 +12,7 @@
 
 mod ceiling;
 mod client;
+mod floor;
 mod load;
 mod report;
 mod reuse;
@@ -95,6 +96,12 @@ struct Args {
     url: Option<String>,
     #[arg(long)]
     token: Option<String>,
+    /// Skip the floors (`floor.rs`) that follow W2, W3 and W6.
+    #[arg(long)]
+    no_floor: bool,
+    /// Internal: serve the floor on this database (started by the run).
+    #[arg(long, hide = true)]
+    floor_server: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -106,6 +113,15 @@ enum Mode {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(db) = &args.floor_server {
+        return match floor::serve(db) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(code) = pin_self(&args) {
         return code;
     }
@@ -154,7 +170,7 @@ fn pin_self(args: &Args) -> Option<ExitCode> {
     }
 }
 
-fn progress(msg: impl std::fmt::Display) {
+pub(crate) fn progress(msg: impl std::fmt::Display) {
     eprintln!("[scim-bench] {msg}");
 }
 
@@ -364,11 +380,23 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     } else {
         None
     };
+    let ceiling = healthz.iter().map(load::Outcome::rate).fold(0.0, f64::max);
+    let ours = server.is_some();
     if let Some(mut s) = server {
         s.stop();
     }
     let (table, ok) = assemble(healthz, rows, raw);
     println!("{table}");
+    let floors_wanted = ["W2", "W3", "W6"].iter().any(|w| wanted(args, w));
+    if ours && floors_wanted && !args.no_floor && n > 0 && ceiling > 0.0 {
+        let floors = floor::measure(spec, load, users).await?;
+        println!(
+            "Floors: the least a server on actix-web and SQLite does for W2, W3 and W6 (no auth, logging, \
+             parsing, groups or meta; docs/performance.md), on the same database and CPU, \
+             as a share of the real /healthz rate above:\n\n{}",
+            report::floors(&floors, ceiling)
+        );
+    }
     Ok(ok)
 }
 

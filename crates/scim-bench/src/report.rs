@@ -76,6 +76,18 @@ fn errors(o: &Outcome) -> String {
     parts.join(", ")
 }
 
+/// The first cells of a table row: name, rate, latencies, errors, CPU.
+fn measured(name: &str, o: &Outcome) -> String {
+    format!(
+        "| {name} | {:.0} | {} | {} | {} | {} |",
+        o.rate(),
+        ms(o.p50_us()),
+        ms(o.p99_us()),
+        errors(o),
+        cpu(o)
+    )
+}
+
 /// The Markdown table of the rows.
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
@@ -94,14 +106,38 @@ pub fn table(rows: &[Row]) -> String {
             (_, true) => "ok",
             (_, false) => "MISSED",
         };
+        out.push_str(&format!("{} {ratio} | {target} | {verdict} |\n", measured(&r.name, o)));
+    }
+    out
+}
+
+/// The floor table (`floor.rs`). Each floor's rate is shown as a share of
+/// the real /healthz rate, then as the best a real server could do: the
+/// floor plus what every real request pays and the bare /healthz floor does
+/// not (the real /healthz time minus the bare one: request id, span, log
+/// line, metrics). When even that best is below the target, the target is
+/// out of reach on this stack: the ratio could only rise by making every
+/// request slower.
+pub fn floors(floors: &[crate::floor::Measured], ceiling: f64) -> String {
+    let bare = floors.iter().find(|f| f.target.is_none()).map(|f| f.outcome.rate());
+    // Seconds per request that every real request adds to a bare one.
+    let middleware = bare.map(|b| (1.0 / ceiling - 1.0 / b).max(0.0)).unwrap_or(0.0);
+    let mut out = String::from(
+        "| floor | req/s | p50 | p99 | errors | server CPU/req | of real /healthz | best real ratio | target | |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
+    );
+    for f in floors {
+        let o = &f.outcome;
+        let share = o.rate() / ceiling;
+        let best = (1.0 / ceiling) / (1.0 / o.rate() + middleware);
+        let (best, target, verdict) = match f.target {
+            Some(t) if best < t => (format!("{best:.2}x"), format!(">= {t}x"), "out of reach on this stack"),
+            Some(t) => (format!("{best:.2}x"), format!(">= {t}x"), "within reach"),
+            None => (String::new(), String::new(), ""),
+        };
         out.push_str(&format!(
-            "| {} | {:.0} | {} | {} | {} | {} | {ratio} | {target} | {verdict} |\n",
-            r.name,
-            o.rate(),
-            ms(o.p50_us()),
-            ms(o.p99_us()),
-            errors(o),
-            cpu(o),
+            "{} {share:.2}x | {best} | {target} | {verdict} |\n",
+            measured(f.name, o)
         ));
     }
     out

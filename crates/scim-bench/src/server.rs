@@ -137,6 +137,62 @@ impl Server {
         }
     }
 
+    /// Starts this benchmark's floor server (`floor.rs`) on the database,
+    /// pinned like the real server, and waits for its /healthz.
+    pub async fn start_floor(spec: &Spec) -> Result<Server, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
+        let log = spec.db.with_file_name("floor-server.log");
+        let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+        let mut cmd = if spec.cpus.is_empty() {
+            Command::new(&exe)
+        } else {
+            let mut c = Command::new("taskset");
+            c.arg("-c").arg(&spec.cpus).arg(&exe);
+            c
+        };
+        let started = Instant::now();
+        let mut child = cmd
+            .arg("--floor-server")
+            .arg(&spec.db)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .map_err(|e| format!("cannot start the floor server: {e}"))?;
+        let pid = child.id();
+        let stdout = child.stdout.take();
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            if let Some(out) = stdout {
+                let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+            }
+            line
+        })
+        .await
+        .map_err(|e| format!("floor server: {e}"))?;
+        let mut server = Server {
+            child,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            pid,
+            startup: Duration::ZERO,
+            log,
+        };
+        server.addr = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("the floor server did not start; its log: {}", server.log.display()))?;
+        let mut conn = Conn::new(server.addr, None);
+        while !matches!(conn.request(Method::Get, "/healthz", None).await, Ok(200)) {
+            if started.elapsed() > READY_TIMEOUT {
+                return Err("the floor server did not answer /healthz".into());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        server.startup = started.elapsed();
+        Ok(server)
+    }
+
     /// Graceful stop (SIGTERM via kill(1): no unsafe code here), then a
     /// hard kill if it takes too long.
     pub fn stop(&mut self) {
