@@ -337,19 +337,19 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     if wanted(args, "W2") && n > 0 {
         rows.push((
             "W2 GET /Users/{id}".into(),
-            run("W2", workloads::w2_get(users.clone())).await,
+            run("W2", workloads::w2_get(workloads::BASE, users.clone())).await,
         ));
     }
     if wanted(args, "W3") && n > 0 {
         rows.push((
             "W3 GET /Users?filter=userName eq".into(),
-            run("W3", workloads::w3_filter(n)).await,
+            run("W3", workloads::w3_filter(workloads::BASE, n)).await,
         ));
     }
     if wanted(args, "W6") && n > 0 {
         rows.push((
             "W6 GET /Users?startIndex=rnd&count=100".into(),
-            run("W6", workloads::w6_page(n)).await,
+            run("W6", workloads::w6_page(workloads::BASE, n)).await,
         ));
     }
     if wanted(args, "W4") && n > 0 {

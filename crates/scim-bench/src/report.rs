@@ -119,22 +119,23 @@ pub fn table(rows: &[Row]) -> String {
 /// out of reach on this stack: the ratio could only rise by making every
 /// request slower.
 pub fn floors(floors: &[crate::floor::Measured], ceiling: f64) -> String {
-    let bare = floors.iter().find(|f| f.target.is_none()).map(|f| f.outcome.rate());
+    let bare = floors.first().map(|f| f.outcome.rate());
     // Seconds per request that every real request adds to a bare one.
     let middleware = bare.map(|b| (1.0 / ceiling - 1.0 / b).max(0.0)).unwrap_or(0.0);
     let mut out = String::from(
         "| floor | req/s | p50 | p99 | errors | server CPU/req | of real /healthz | best real ratio | target | |\n\
          |---|---:|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
-    for f in floors {
+    for (i, f) in floors.iter().enumerate() {
         let o = &f.outcome;
         let share = o.rate() / ceiling;
         let best = (1.0 / ceiling) / (1.0 / o.rate() + middleware);
-        let (best, target, verdict) = match f.target {
-            Some(t) if best < t => (format!("{best:.2}x"), format!(">= {t}x"), "out of reach on this stack"),
-            Some(t) => (format!("{best:.2}x"), format!(">= {t}x"), "within reach"),
-            None => (String::new(), String::new(), ""),
+        let (target, verdict) = match f.target {
+            Some(t) if best < t => (format!(">= {t}x"), "out of reach on this stack"),
+            Some(t) => (format!(">= {t}x"), "within reach"),
+            None => (String::new(), ""),
         };
+        let best = if i == 0 { String::new() } else { format!("{best:.2}x") };
         out.push_str(&format!(
             "{} {share:.2}x | {best} | {target} | {verdict} |\n",
             measured(f.name, o)

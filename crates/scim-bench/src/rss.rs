@@ -134,9 +134,12 @@ pub async fn check(spec: &Spec, n: usize, concurrency: usize, seconds: Duration)
     };
     let mut runs = Vec::new();
     let workloads: [(&'static str, load::Next); 3] = [
-        ("W2 GET /Users/{id}", workloads::w2_get(ids.clone())),
-        ("W3 filter userName eq", workloads::w3_filter(n)),
-        ("W6 list startIndex=random count=100", workloads::w6_page(n)),
+        ("W2 GET /Users/{id}", workloads::w2_get(workloads::BASE, ids.clone())),
+        ("W3 filter userName eq", workloads::w3_filter(workloads::BASE, n)),
+        (
+            "W6 list startIndex=random count=100",
+            workloads::w6_page(workloads::BASE, n),
+        ),
     ];
     for (name, next) in workloads {
         let pid = server.pid;

@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 
 pub const USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The SCIM base path the read workloads (W2, W3, W6) address; the floor
+/// server (`floor.rs`) serves its variants under other prefixes.
+pub const BASE: &str = "/scim/v2";
 const PATCH_URN: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
@@ -159,18 +162,18 @@ pub fn w1_create(run: &str) -> Next {
 }
 
 /// W2: GET /Users/{id} of a random preloaded user.
-pub fn w2_get(users: Arc<Vec<String>>) -> Next {
+pub fn w2_get(base: &'static str, users: Arc<Vec<String>>) -> Next {
     Arc::new(move |w: &mut Worker| {
         let id = &users[w.rng.below(users.len())];
-        Req::get(format!("/scim/v2/Users/{id}"))
+        Req::get(format!("{base}/Users/{id}"))
     })
 }
 
 /// W3: GET /Users?filter=userName eq "..." of a random preloaded user.
-pub fn w3_filter(users: usize) -> Next {
+pub fn w3_filter(base: &'static str, users: usize) -> Next {
     Arc::new(move |w: &mut Worker| {
         let filter = format!("userName eq \"{}\"", user_name(w.rng.below(users)));
-        Req::get(format!("/scim/v2/Users?filter={}", encode(&filter)))
+        Req::get(format!("{base}/Users?filter={}", encode(&filter)))
     })
 }
 
@@ -212,10 +215,10 @@ pub fn w5_add_member(users: Arc<Vec<String>>, group: String, size: usize, worker
 }
 
 /// W6: GET /Users?startIndex=random&count=100.
-pub fn w6_page(users: usize) -> Next {
+pub fn w6_page(base: &'static str, users: usize) -> Next {
     Arc::new(move |w: &mut Worker| {
         let start = 1 + w.rng.below(users.saturating_sub(99).max(1));
-        Req::get(format!("/scim/v2/Users?startIndex={start}&count=100"))
+        Req::get(format!("{base}/Users?startIndex={start}&count=100"))
     })
 }
 
