@@ -12,7 +12,7 @@
 
 use crate::error::ScimError;
 use crate::path::AttrPath;
-use crate::schema::{AttributeDef, Container, Resolved, ResourceType, Returned};
+use crate::schema::{AttributeDef, Container, Resolved, ResourceType, Returned, Schema};
 use serde_json::{Map, Value};
 
 /// A parsed pair of `attributes` / `excludedAttributes` lists.
@@ -76,31 +76,65 @@ impl Projection {
     /// moved, not copied, so rendering a page of resources copies none of
     /// their values. One implementation serves both, so they cannot differ.
     pub fn apply_owned(&self, rt: &ResourceType, doc: Value) -> Value {
-        let Value::Object(obj) = doc else { return doc };
+        let Value::Object(mut obj) = doc else { return doc };
         let targets = self.targets(rt);
-        let mut out = Map::new();
-        for (key, value) in obj {
-            if key == "schemas" {
-                out.insert(key, value);
-            } else if let Some(ext) = rt.extension(&key) {
-                let Value::Object(attrs) = value else { continue };
-                let mut ext_out = Map::new();
-                for (name, v) in attrs {
-                    let Some(def) = ext.attribute(&name) else { continue };
-                    if let Some(pv) = self.project_attr(&targets, Some(&ext.id), def, v) {
-                        ext_out.insert(def.name.clone(), pv);
+        // What each member is, looked up once. When every name is already
+        // spelled canonically (as in every stored resource), the document's
+        // own map is filtered in place: no key is copied or hashed again.
+        let members: Vec<Member<'_>> = obj.keys().map(|key| Member::of(rt, key)).collect();
+        if members.iter().all(|m| m.canonical) {
+            let mut members = members.into_iter();
+            obj.retain(|_, value| {
+                let Some(member) = members.next() else { return false };
+                match self.project_member(&targets, member.what, std::mem::take(value)) {
+                    Some(kept) => {
+                        *value = kept;
+                        true
                     }
+                    None => false,
                 }
-                if !ext_out.is_empty() {
-                    out.insert(ext.id.clone(), Value::Object(ext_out));
-                }
-            } else if let Some(def) = rt.common().attribute(&key).or_else(|| rt.core.attribute(&key))
-                && let Some(pv) = self.project_attr(&targets, None, def, value)
-            {
-                out.insert(def.name.clone(), pv);
+            });
+            return Value::Object(obj);
+        }
+        let mut out = Map::new();
+        for ((_, value), member) in obj.into_iter().zip(members) {
+            let name = match member.what {
+                What::Schemas => "schemas".to_string(),
+                What::Extension(ext) => ext.id.clone(),
+                What::Attr(def) => def.name.clone(),
+                What::Unknown => continue,
+            };
+            if let Some(kept) = self.project_member(&targets, member.what, value) {
+                out.insert(name, kept);
             }
         }
         Value::Object(out)
+    }
+
+    /// The projected value of one top-level member, or `None` to leave it
+    /// out.
+    fn project_member(
+        &self,
+        targets: &(Vec<Target<'_>>, Vec<Target<'_>>),
+        what: What<'_>,
+        value: Value,
+    ) -> Option<Value> {
+        match what {
+            What::Schemas => Some(value),
+            What::Unknown => None,
+            What::Attr(def) => self.project_attr(targets, None, def, value),
+            What::Extension(ext) => {
+                let Value::Object(attrs) = value else { return None };
+                let mut ext_out = Map::new();
+                for (name, v) in attrs {
+                    let Some(def) = ext.attribute(&name) else { continue };
+                    if let Some(pv) = self.project_attr(targets, Some(&ext.id), def, v) {
+                        ext_out.insert(def.name.clone(), pv);
+                    }
+                }
+                (!ext_out.is_empty()).then_some(Value::Object(ext_out))
+            }
+        }
     }
 
     fn targets<'a>(&self, rt: &'a ResourceType) -> (Vec<Target<'a>>, Vec<Target<'a>>) {
@@ -224,6 +258,50 @@ impl Projection {
                 (!kept.is_empty()).then_some(Value::Array(kept))
             }
             other => project_one(other),
+        }
+    }
+}
+
+/// What a top-level member of a resource is.
+#[derive(Clone, Copy)]
+enum What<'a> {
+    Schemas,
+    Extension(&'a Schema),
+    Attr(&'a AttributeDef),
+    /// Not in the resource type: never returned.
+    Unknown,
+}
+
+/// A top-level member: what it is, and whether its name is spelled as the
+/// schema spells it.
+struct Member<'a> {
+    what: What<'a>,
+    canonical: bool,
+}
+
+impl<'a> Member<'a> {
+    fn of(rt: &'a ResourceType, key: &str) -> Member<'a> {
+        if key == "schemas" {
+            return Member {
+                what: What::Schemas,
+                canonical: true,
+            };
+        }
+        if let Some(ext) = rt.extension(key) {
+            return Member {
+                what: What::Extension(ext),
+                canonical: ext.id == key,
+            };
+        }
+        match rt.common().attribute(key).or_else(|| rt.core.attribute(key)) {
+            Some(def) => Member {
+                what: What::Attr(def),
+                canonical: def.name == key,
+            },
+            None => Member {
+                what: What::Unknown,
+                canonical: true,
+            },
         }
     }
 }

@@ -171,3 +171,28 @@ fn default_projection_still_drops_what_it_does_not_return() {
         })
     );
 }
+
+/// A stored document is filtered in place, in its own order; a document
+/// with a name spelled otherwise than the schema spells it is rebuilt with
+/// the schema's spelling. Both give the same members.
+#[test]
+fn canonical_documents_keep_their_order_and_others_are_respelled() {
+    let reg = Registry::builtin();
+    let canonical = json!({
+        "schemas": [USER_URN], "displayName": "Babs", "password": "x", "userName": "bjensen", "id": "u1",
+    });
+    let got = Projection::default().apply(reg.user(), &canonical);
+    let keys: Vec<&str> = got
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["schemas", "displayName", "userName", "id"]);
+
+    let respelled = json!({"schemas": [USER_URN], "USERNAME": "bjensen", "Bogus": 1, "id": "u1"});
+    let got = Projection::default().apply(reg.user(), &respelled);
+    let keys: Vec<&str> = got
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["schemas", "userName", "id"]);
+}

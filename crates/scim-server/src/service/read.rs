@@ -153,12 +153,17 @@ pub(super) fn into_resource(stored: Stored) -> Value {
         Value::Object(fields) => fields,
         _ => Map::new(),
     };
-    let id_at = match out.shift_remove("schemas") {
-        Some(schemas) => {
-            out.shift_insert(0, "schemas".into(), schemas);
-            1
+    // Stored documents begin with `schemas`; only others move it.
+    let id_at = if out.keys().next().is_some_and(|k| k == "schemas") {
+        1
+    } else {
+        match out.shift_remove("schemas") {
+            Some(schemas) => {
+                out.shift_insert(0, "schemas".into(), schemas);
+                1
+            }
+            None => 0,
         }
-        None => 0,
     };
     out.shift_insert(id_at, "id".into(), Value::String(id));
     if let Some(members) = members
