@@ -114,7 +114,7 @@ enum Mode {
 fn main() -> ExitCode {
     let args = Args::parse();
     if let Some(db) = &args.floor_server {
-        return match floor::serve(db) {
+        return match floor::serve(db, &args.synchronous) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -387,14 +387,14 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     }
     let (table, ok) = assemble(healthz, rows, raw);
     println!("{table}");
-    let floors_wanted = ["W2", "W3", "W6"].iter().any(|w| wanted(args, w));
+    let floors_wanted = ["W1", "W2", "W3", "W6"].iter().any(|w| wanted(args, w));
     if ours && floors_wanted && !args.no_floor && n > 0 && ceiling > 0.0 {
-        let floors = floor::measure(spec, load, users).await?;
+        let w1 = raw.is_some().then_some(run_id);
+        let floors = floor::measure(spec, load, users, w1).await?;
         println!(
-            "Floors: the least a server on actix-web and SQLite does for W2, W3 and W6 (no auth, logging, \
-             parsing, groups or meta; docs/performance.md), on the same database and CPU, \
-             as a share of the real /healthz rate above:\n\n{}",
-            report::floors(&floors, ceiling)
+            "Floors: the least a server on actix-web and SQLite does per workload (no auth, logging, \
+             validation or projection; docs/performance.md), on the same database and CPU:\n\n{}",
+            report::floors(&floors, ceiling, raw)
         );
     }
     Ok(ok)

@@ -154,6 +154,8 @@ impl Server {
         let mut child = cmd
             .arg("--floor-server")
             .arg(&spec.db)
+            .arg("--synchronous")
+            .arg(&spec.synchronous)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log_file)
