@@ -25,8 +25,9 @@ conformance backend="sqlite":
 
 # The load benchmark over HTTP (docs/performance.md): the release server on
 # a temporary SQLite pinned to CPU 0, the load generator on CPU 1, each
-# workload as a ratio to the ceilings measured in the same run, then the
-# memory and start-up check on 1,000,000 users. About 6 minutes. Extra
+# workload as a ratio to the ceilings measured in the same run, the floors
+# (what a bare actix-web + SQLite server reaches on the same data), then the
+# memory and start-up check on 1,000,000 users. About 10 minutes. Extra
 # arguments go to scim-bench (`just bench --seconds 5 --only W2,W3`).
 bench *args:
     cargo build --release -p scim-server -p scim-bench
