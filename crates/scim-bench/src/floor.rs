@@ -8,9 +8,10 @@
 //! range of 100 rows from an in-memory list of ids, the perfect rank
 //! index) and send that text. No authentication, no logging, no parsing,
 //! no `meta`, no `groups`, no projection, no ETag. Whatever a SCIM server
-//! on this stack adds, it cannot be faster than this; so when a floor's
-//! rate is below a target's share of the real /healthz rate, the target is
-//! out of reach for this stack on this machine, and the report says so.
+//! on this stack adds, it cannot be faster than this plus what every one
+//! of its requests pays (the report's "best real ratio"); when even that
+//! misses a target, the target is out of reach for this stack on this
+//! machine, and the report says so.
 //!
 //! The rendered variants (`/rendered/...`) add what RFC 7643 requires in
 //! each user and what the real server derives at read time: the direct
