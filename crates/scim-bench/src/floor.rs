@@ -2,7 +2,8 @@
 //! to answer W1, W2, W3 and W6, measured on the same database and the same
 //! CPU as the real server.
 //!
-//! `scim-bench --floor-server DB` serves, on one actix-web worker, only
+//! `scim-bench --floor-server DB` serves, with actix-web's default workers
+//! like the real server (one per CPU it may use: one when pinned), only
 //! what cannot be skipped: route the request, read the stored JSON text
 //! from SQLite (W2: by primary key; W3: through the userName index; W6: a
 //! range of 100 rows from an in-memory list of ids, the perfect rank
@@ -19,13 +20,14 @@
 //! `id`, `groups` and `meta` spliced into the stored text without parsing
 //! it: the cost of rendering from the stored text, the design
 //! docs/performance.md names as the next step for W6, measured before
-//! anyone builds it. The targets are judged on these. A last W6 variant
-//! takes every user's groups from memory (read at start), as if each row
-//! carried its groups: what a schema that stored them with the user would
-//! at best save.
+//! anyone builds it. The targets are judged on these. The last variants
+//! (`/groups-in-memory/...`) take every user's groups from memory (read at
+//! start), as if each row carried its groups: what a schema that stored
+//! them with the user would at best save.
 //!
 //! W1's floor (`create.rs`) is a parse and a group-committed insert of the
-//! rows the real store writes per create.
+//! rows the real store writes per create, with no checkpoint at all (the
+//! real store checkpoints on a thread of its own, on the same CPU).
 
 mod create;
 mod read;
@@ -43,6 +45,18 @@ const SCIM_JSON: &str = "application/scim+json";
 const RENDERED: &str = "/rendered/scim/v2";
 /// Where it serves them with every user's groups read from memory.
 const GROUPS_IN_MEMORY: &str = "/groups-in-memory/scim/v2";
+
+/// The members of a JSON object's text, without its braces, followed by a
+/// comma when there are any: what `{"id":...,` is followed by when
+/// splicing. `None` when the text is not `{...}`.
+fn members_then_comma(object: &str) -> Option<String> {
+    let inner = object.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
+    Some(if inner.is_empty() {
+        String::new()
+    } else {
+        format!("{inner},")
+    })
+}
 
 fn e(what: &'static str) -> impl Fn(rusqlite::Error) -> String {
     move |err| format!("floor server, {what}: {err}")
@@ -66,6 +80,7 @@ pub fn serve(db: &Path, synchronous: &str) -> Result<(), String> {
                 .route("/scim/v2/Users", web::get().to(read::list_users))
                 .route("/rendered/scim/v2/Users/{id}", web::get().to(read::get))
                 .route("/rendered/scim/v2/Users", web::get().to(read::list_users))
+                .route("/groups-in-memory/scim/v2/Users/{id}", web::get().to(read::get))
                 .route("/groups-in-memory/scim/v2/Users", web::get().to(read::list_users))
         })
         .disable_signals()
@@ -130,7 +145,7 @@ pub async fn measure(
         ),
         (
             "floor: W2 rendered (id, groups, meta)",
-            workloads::w2_get(RENDERED, users),
+            workloads::w2_get(RENDERED, users.clone()),
             Some(Share::Healthz(0.5)),
         ),
         (
@@ -142,6 +157,16 @@ pub async fn measure(
             "floor: W6 rendered",
             workloads::w6_page(RENDERED, n),
             Some(Share::Healthz(0.05)),
+        ),
+        (
+            "floor: W2 rendered, groups from memory",
+            workloads::w2_get(GROUPS_IN_MEMORY, users),
+            Some(Share::Healthz(0.5)),
+        ),
+        (
+            "floor: W3 rendered, groups from memory",
+            workloads::w3_filter(GROUPS_IN_MEMORY, n),
+            Some(Share::Healthz(0.4)),
         ),
         (
             "floor: W6 rendered, groups from memory",

@@ -96,7 +96,7 @@ struct Args {
     url: Option<String>,
     #[arg(long)]
     token: Option<String>,
-    /// Skip the floors (`floor.rs`) that follow W2, W3 and W6.
+    /// Skip the floors (`floor.rs`) that follow W1, W2, W3 and W6.
     #[arg(long)]
     no_floor: bool,
     /// Internal: serve the floor on this database (started by the run).
@@ -388,6 +388,9 @@ async fn main_run(args: &Args, spec: &Spec, run_id: &str) -> Result<bool, String
     let (table, ok) = assemble(healthz, rows, raw);
     println!("{table}");
     let floors_wanted = ["W1", "W2", "W3", "W6"].iter().any(|w| wanted(args, w));
+    if ours && floors_wanted && !args.no_floor && n > 0 && ceiling <= 0.0 {
+        progress("floors skipped: they are measured against /healthz (add healthz to --only)");
+    }
     if ours && floors_wanted && !args.no_floor && n > 0 && ceiling > 0.0 {
         let w1 = raw.is_some().then_some(run_id);
         let floors = floor::measure(spec, load, users, w1).await?;

@@ -163,15 +163,19 @@ impl Server {
             .map_err(|e| format!("cannot start the floor server: {e}"))?;
         let pid = child.id();
         let stdout = child.stdout.take();
-        let line = tokio::task::spawn_blocking(move || {
+        let reading = tokio::task::spawn_blocking(move || {
             let mut line = String::new();
             if let Some(out) = stdout {
                 let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
             }
             line
-        })
-        .await
-        .map_err(|e| format!("floor server: {e}"))?;
+        });
+        // A floor server that never prints is killed (by `Server`'s drop),
+        // which ends the read.
+        let line = match tokio::time::timeout(READY_TIMEOUT, reading).await {
+            Ok(read) => read.map_err(|e| format!("floor server: {e}"))?,
+            Err(_) => String::new(),
+        };
         let mut server = Server {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),

@@ -26,6 +26,8 @@ const ROWS: &[&str] = &[
     "floor: W3 rendered",
     "floor: W6 rendered",
     "floor: W6 rendered, groups from memory",
+    "floor: W2 rendered, groups from memory",
+    "floor: W3 rendered, groups from memory",
     "floor: W1, parse and group-committed insert",
 ];
 

@@ -43,6 +43,10 @@ impl Writer {
             .map_err(e("synchronous"))?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(e("busy_timeout"))?;
+        // No checkpoint inside a commit: the real store turns automatic
+        // checkpoints off and runs them on a thread of its own.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(e("wal_autocheckpoint"))?;
         let (queue, jobs) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("floor-writer".into())
@@ -139,11 +143,9 @@ pub(super) async fn create(writer: web::Data<Writer>, req: HttpRequest, body: we
         .map(str::to_lowercase);
     let id = uuid::Uuid::new_v4().to_string();
     let text_body = String::from_utf8_lossy(&body);
-    let inner = text_body
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .to_string();
+    let Some(inner) = super::members_then_comma(&text_body) else {
+        return HttpResponse::BadRequest().body("not a JSON object");
+    };
     let user = NewUser {
         id: id.clone(),
         user_name_key: user_name.to_lowercase(),
@@ -159,7 +161,7 @@ pub(super) async fn create(writer: web::Data<Writer>, req: HttpRequest, body: we
                 .content_type(SCIM_JSON)
                 .insert_header(("Location", location.clone()))
                 .body(format!(
-                    "{{\"id\":\"{id}\",{inner},\"meta\":{{\"resourceType\":\"User\",\"created\":\"{stamp}\",\
+                    "{{\"id\":\"{id}\",{inner}\"meta\":{{\"resourceType\":\"User\",\"created\":\"{stamp}\",\
                      \"lastModified\":\"{stamp}\",\"version\":\"W/\\\"1\\\"\",\"location\":\"{location}\"}}}}"
                 ))
         }

@@ -1,6 +1,6 @@
 //! The read floors (W2, W3, W6): stored text by key, bare or rendered.
 
-use super::{GROUPS_IN_MEMORY, RENDERED, SCIM_JSON, e};
+use super::{GROUPS_IN_MEMORY, RENDERED, SCIM_JSON, e, members_then_comma};
 use actix_web::{HttpRequest, HttpResponse, web};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -203,10 +203,10 @@ impl Row {
             modified,
             doc,
         } = self;
-        let body = doc.trim().trim_start_matches('{').trim_end_matches('}');
-        let groups = groups.map(|g| format!(",\"groups\":[{g}]")).unwrap_or_default();
+        let body = members_then_comma(&doc).unwrap_or_default();
+        let groups = groups.map(|g| format!("\"groups\":[{g}],")).unwrap_or_default();
         format!(
-            "{{\"id\":\"{id}\",{body}{groups},\"meta\":{{\"resourceType\":\"User\",\"created\":\"{created}\",\
+            "{{\"id\":\"{id}\",{body}{groups}\"meta\":{{\"resourceType\":\"User\",\"created\":\"{created}\",\
              \"lastModified\":\"{modified}\",\"version\":\"W/\\\"{version}\\\"\",\"location\":\"{base}/Users/{id}\"}}}}"
         )
     }

@@ -188,11 +188,14 @@ fn canonical_documents_keep_their_order_and_others_are_respelled() {
         .unwrap_or_default();
     assert_eq!(keys, ["schemas", "displayName", "userName", "id"]);
 
-    let respelled = json!({"schemas": [USER_URN], "USERNAME": "bjensen", "Bogus": 1, "id": "u1"});
-    let got = Projection::default().apply(reg.user(), &respelled);
-    let keys: Vec<&str> = got
+    let respelled = json!({
+        "schemas": [USER_URN], "DisplayName": "Babs", "password": "x", "USERNAME": "bjensen", "Bogus": 1, "id": "u1",
+    });
+    let rebuilt = Projection::default().apply(reg.user(), &respelled);
+    let keys: Vec<&str> = rebuilt
         .as_object()
         .map(|o| o.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    assert_eq!(keys, ["schemas", "userName", "id"]);
+    assert_eq!(keys, ["schemas", "displayName", "userName", "id"]);
+    assert_eq!(rebuilt, got, "the in-place and the rebuilt results differ");
 }
