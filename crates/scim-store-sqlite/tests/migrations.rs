@@ -1,5 +1,6 @@
-//! Migrations on files written by earlier builds: each is rebuilt here in
-//! its old shape from a current store's data, then opened again.
+//! Migrations on files written by earlier builds: each is built here by the
+//! real migration files of its version, filled with a current store's
+//! rows, then opened again.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -29,10 +30,11 @@ fn user(name: &str) -> NewResource {
 /// every row, the unique userName index, the other indexes and the counts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
+    let current = TempDir::new("clustered-migration-source");
     let dir = TempDir::new("clustered-migration");
     let registry = Arc::new(Registry::builtin());
     let (ctx, users, group) = {
-        let store = common::open(&dir, registry.clone());
+        let store = common::open(&current, registry.clone());
         let ctx = Ctx::new(store.create_tenant("t").await.unwrap().id, None, "r");
         let mut users = Vec::new();
         for i in 0..300 {
@@ -58,35 +60,29 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
             .id;
         (ctx, users, group)
     };
-    // Back to version 2: the same rows in a rowid table, with the indexes
-    // and triggers migrations 1 and 2 made.
+    // A version-2 file: migrations 1 and 2 as shipped, then the current
+    // store's rows (`resource_counts` follows from the triggers).
     {
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
-        conn.execute_batch(
-            "BEGIN;
-             CREATE TABLE old AS SELECT * FROM resources;
-             DROP TABLE resources;
-             CREATE TABLE resources (
-                 tenant TEXT NOT NULL, kind TEXT NOT NULL CHECK (kind IN ('User', 'Group')), id TEXT NOT NULL,
-                 version INTEGER NOT NULL, created TEXT NOT NULL, modified TEXT NOT NULL, user_name_key TEXT,
-                 external_id TEXT, display_name_key TEXT, doc TEXT NOT NULL, created_seq INTEGER NOT NULL,
-                 PRIMARY KEY (tenant, kind, id));
-             INSERT INTO resources SELECT * FROM old;
-             DROP TABLE old;
-             CREATE UNIQUE INDEX resources_user_name ON resources (tenant, kind, user_name_key);
-             CREATE INDEX resources_external_id ON resources (tenant, kind, external_id);
-             CREATE INDEX resources_display_name ON resources (tenant, kind, display_name_key);
-             CREATE TRIGGER resource_counts_insert AFTER INSERT ON resources BEGIN
-                 INSERT OR IGNORE INTO resource_counts (tenant, kind, n, gen) VALUES (NEW.tenant, NEW.kind, 0, 0);
-                 UPDATE resource_counts SET n = n + 1, gen = gen + 1 WHERE tenant = NEW.tenant AND kind = NEW.kind;
-             END;
-             CREATE TRIGGER resource_counts_delete AFTER DELETE ON resources BEGIN
-                 UPDATE resource_counts SET n = n - 1, gen = gen + 1 WHERE tenant = OLD.tenant AND kind = OLD.kind;
-             END;
-             PRAGMA user_version = 2;
-             COMMIT;",
-        )
-        .unwrap();
+        conn.execute_batch(include_str!("../migrations/0001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!("../migrations/0002_resource_counts.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute("ATTACH DATABASE ?1 AS cur", [current.db().to_string_lossy()])
+            .unwrap();
+        for table in [
+            "tenants",
+            "tokens",
+            "resources",
+            "resource_emails",
+            "memberships",
+            "audit",
+        ] {
+            conn.execute_batch(&format!("INSERT INTO main.{table} SELECT * FROM cur.{table}"))
+                .unwrap();
+        }
+        conn.execute_batch("DETACH DATABASE cur").unwrap();
         let without_rowid: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'resources' AND sql LIKE '%WITHOUT ROWID%'",
