@@ -19,10 +19,11 @@ fn list_response_schemas() -> Vec<String> {
     vec![LIST_RESPONSE_URN.to_string()]
 }
 
-/// A page of query results.
+/// A page of query results: of `Value`s, or of resources already rendered
+/// as JSON text (`Box<RawValue>`, how the server sends list pages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ListResponse {
+pub struct ListResponse<R = Value> {
     #[serde(default = "list_response_schemas")]
     pub schemas: Vec<String>,
     pub total_results: u64,
@@ -36,13 +37,13 @@ pub struct ListResponse {
     pub next_cursor: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub previous_cursor: Option<String>,
-    #[serde(rename = "Resources", default)]
-    pub resources: Vec<Value>,
+    #[serde(rename = "Resources", default = "Vec::new")]
+    pub resources: Vec<R>,
 }
 
-impl ListResponse {
+impl<R> ListResponse<R> {
     /// An index-paged response.
-    pub fn new(total_results: u64, start_index: u64, resources: Vec<Value>) -> ListResponse {
+    pub fn new(total_results: u64, start_index: u64, resources: Vec<R>) -> ListResponse<R> {
         ListResponse {
             schemas: list_response_schemas(),
             total_results,

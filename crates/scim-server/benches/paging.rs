@@ -119,10 +119,13 @@ async fn run() {
     let walk = walk.elapsed();
     let deep = list(cursor(next.clone())).await;
     let by_index = list(index(DEEP_PAGE)).await;
-    let ids = |r: &scim_core::messages::ListResponse| -> Vec<String> {
+    let ids = |r: &scim_core::messages::ListResponse<Box<serde_json::value::RawValue>>| -> Vec<String> {
         r.resources
             .iter()
-            .map(|u| u["id"].as_str().unwrap().to_string())
+            .map(|u| {
+                let u: serde_json::Value = serde_json::from_str(u.get()).unwrap();
+                u["id"].as_str().unwrap().to_string()
+            })
             .collect()
     };
     assert_eq!(ids(&deep), ids(&by_index), "both ways reach the same page 1,000");

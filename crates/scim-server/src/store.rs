@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use scim_core::schema::Registry;
 use scim_store::{
     AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Page,
-    Precondition, Query, Store, StoreError, Stored, Tenant, TokenRecord, Update,
+    Precondition, Query, Store, StoreError, Stored, StoredText, Tenant, TokenRecord, Update,
 };
 use std::future::Future;
 use std::sync::Arc;
@@ -190,6 +190,10 @@ impl Store for Instrumented {
 
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
         self.timed("query", self.inner.query(ctx, kind, query)).await
+    }
+
+    async fn query_text(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page<StoredText>, StoreError> {
+        self.timed("query_text", self.inner.query_text(ctx, kind, query)).await
     }
 
     async fn update(

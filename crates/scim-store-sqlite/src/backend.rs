@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use scim_core::schema::{Registry, ResourceType};
 use scim_store::{
     AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Page,
-    Precondition, Query, Store, StoreError, Stored, Tenant, TokenRecord, Update,
+    Precondition, Query, Store, StoreError, Stored, StoredText, Tenant, TokenRecord, Update,
 };
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -180,6 +180,30 @@ impl SqliteStore {
     {
         Ok(self.inner.readers.inline(f).await?)
     }
+
+    /// `query` and `query_text`: one implementation, two item types.
+    async fn query_as<T: query::Item + Send + 'static>(
+        &self,
+        ctx: &Ctx,
+        kind: Kind,
+        query: &Query,
+    ) -> Result<Page<T>, StoreError> {
+        let (tenant, q, registry) = (ctx.tenant.clone(), query.clone(), self.inner.registry.clone());
+        let limits = Limits {
+            max_results: MAX_RESULTS,
+            max_scan: self.inner.config.max_scan,
+        };
+        let ranks = self.inner.ranks.clone();
+        let point = query::is_point_query(resource_type(&registry, kind), kind, &q);
+        let run = move |conn: &rusqlite::Connection| {
+            query::run::<T>(conn, resource_type(&registry, kind), &tenant, kind, &q, limits, &ranks)
+        };
+        if point {
+            self.read_point(run).await
+        } else {
+            self.read(run).await
+        }
+    }
 }
 
 fn unexpected() -> StoreError {
@@ -230,21 +254,11 @@ impl Store for SqliteStore {
     }
 
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
-        let (tenant, q, registry) = (ctx.tenant.clone(), query.clone(), self.inner.registry.clone());
-        let limits = Limits {
-            max_results: MAX_RESULTS,
-            max_scan: self.inner.config.max_scan,
-        };
-        let ranks = self.inner.ranks.clone();
-        let point = query::is_point_query(resource_type(&registry, kind), kind, &q);
-        let run = move |conn: &rusqlite::Connection| {
-            query::run(conn, resource_type(&registry, kind), &tenant, kind, &q, limits, &ranks)
-        };
-        if point {
-            self.read_point(run).await
-        } else {
-            self.read(run).await
-        }
+        self.query_as(ctx, kind, query).await
+    }
+
+    async fn query_text(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page<StoredText>, StoreError> {
+        self.query_as(ctx, kind, query).await
     }
 
     async fn update(

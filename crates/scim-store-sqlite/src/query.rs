@@ -19,7 +19,7 @@ use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::filter::{CompValue, CompareOp, Filter, matches};
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec, sort_key};
-use scim_store::{Kind, Page, Position, Query, StoreError, Stored};
+use scim_store::{Kind, Page, Position, Query, StoreError, Stored, StoredText};
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -58,7 +58,48 @@ struct Scope<'a> {
     ranks: &'a Ranks,
 }
 
-pub(crate) fn run(
+/// What a page is made of: [`Stored`] (`Store::query`) or [`StoredText`]
+/// (`Store::query_text`, which leaves the document text unparsed when SQL
+/// answers the whole query).
+pub(crate) trait Item: Sized {
+    fn from_raw(raw: RawResource, kind: Kind) -> Result<Self>;
+    /// A resource the evaluator had to parse (`in_rust`).
+    fn from_stored(stored: Stored) -> Self;
+    /// Loads what `q.load` asks for, inside the page's snapshot.
+    fn load(&mut self, conn: &Connection, tenant: &str, q: &Query) -> Result<()>;
+}
+
+impl Item for Stored {
+    fn from_raw(raw: RawResource, kind: Kind) -> Result<Self> {
+        raw.into_stored(kind)
+    }
+    fn from_stored(stored: Stored) -> Self {
+        stored
+    }
+    fn load(&mut self, conn: &Connection, tenant: &str, q: &Query) -> Result<()> {
+        self.members = if self.kind == Kind::Group && q.load.members {
+            Some(all_members(conn, tenant, &self.id)?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+}
+
+impl Item for StoredText {
+    fn from_raw(raw: RawResource, kind: Kind) -> Result<Self> {
+        raw.into_text(kind)
+    }
+    fn from_stored(stored: Stored) -> Self {
+        StoredText::of(stored)
+    }
+    /// Text pages carry no members (`Store::query_text`).
+    fn load(&mut self, _: &Connection, _: &str, _: &Query) -> Result<()> {
+        Ok(())
+    }
+}
+
+pub(crate) fn run<T: Item>(
     conn: &Connection,
     rt: &ResourceType,
     tenant: &str,
@@ -66,7 +107,7 @@ pub(crate) fn run(
     q: &Query,
     limits: Limits,
     ranks: &Ranks,
-) -> Result<Page> {
+) -> Result<Page<T>> {
     let mut params = Params::default();
     let tenant_p = params.bind(tenant.to_string());
     let kind_p = params.bind(kind.as_str().to_string());
@@ -102,19 +143,15 @@ pub(crate) fn run(
                     page_params.bind(v.clone());
                 }
                 match sort_key_sql(rt, kind, q.sort.as_ref(), &mut page_params) {
-                    Some(key) => in_sql(conn, &scope, &filter, &params, key, page_params)?,
+                    Some(key) => in_sql::<T>(conn, &scope, &filter, &params, key, page_params)?,
                     // A sort this store cannot write in SQL: sort in Rust.
-                    None => in_rust(conn, &scope, Some(&filter), &params)?,
+                    None => items_of(in_rust(conn, &scope, Some(&filter), &params)?),
                 }
             }
-            Translation::Partial(prefilter) => in_rust(conn, &scope, prefilter.as_deref(), &params)?,
+            Translation::Partial(prefilter) => items_of(in_rust(conn, &scope, prefilter.as_deref(), &params)?),
         };
         for item in &mut page.items {
-            item.members = if kind == Kind::Group && q.load.members {
-                Some(all_members(conn, tenant, &item.id)?)
-            } else {
-                None
-            };
+            item.load(conn, tenant, q)?;
         }
         Ok(page)
     })
@@ -142,7 +179,7 @@ pub(crate) fn is_point_query(rt: &ResourceType, kind: Kind, q: &Query) -> bool {
 /// a page of at least one): its page, of at most one resource, is the
 /// whole answer, so the page's length is the total. One statement, which
 /// is its own snapshot, instead of a count and a page in a transaction.
-fn pinned_page(conn: &Connection, s: &Scope<'_>, filter: &str, params: &Params) -> Result<Page> {
+fn pinned_page<T: Item>(conn: &Connection, s: &Scope<'_>, filter: &str, params: &Params) -> Result<Page<T>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {} AND {filter}",
         s.base
@@ -150,7 +187,7 @@ fn pinned_page(conn: &Connection, s: &Scope<'_>, filter: &str, params: &Params) 
     let raw: Vec<RawResource> = stmt
         .query_map(params_from_iter(params.values()), RawResource::from_row)?
         .collect::<Result<_, _>>()?;
-    let items: Vec<Stored> = raw.into_iter().map(|r| r.into_stored(s.kind)).collect::<Result<_>>()?;
+    let items: Vec<T> = raw.into_iter().map(|r| T::from_raw(r, s.kind)).collect::<Result<_>>()?;
     Ok(Page {
         total: items.len() as u64,
         items,
@@ -196,14 +233,14 @@ fn sort_key_sql(rt: &ResourceType, kind: Kind, sort: Option<&SortSpec>, params: 
     })
 }
 
-fn in_sql(
+fn in_sql<T: Item>(
     conn: &Connection,
     s: &Scope<'_>,
     filter: &str,
     params: &Params,
     key: Key,
     mut page_params: Params,
-) -> Result<Page> {
+) -> Result<Page<T>> {
     let (rt, q, base, count) = (s.rt, s.q, &s.base, s.count);
     // Without a filter every resource of the kind matches: the counts
     // table (kept by triggers, migration 2) has the total without counting
@@ -298,8 +335,16 @@ fn in_sql(
     let raw: Vec<RawResource> = stmt
         .query_map(params_from_iter(page_params.values()), RawResource::from_row)?
         .collect::<Result<_, _>>()?;
-    let items = raw.into_iter().map(|r| r.into_stored(s.kind)).collect::<Result<_>>()?;
+    let items = raw.into_iter().map(|r| T::from_raw(r, s.kind)).collect::<Result<_>>()?;
     Ok(Page { total, items })
+}
+
+/// A page the evaluator answered, as items of the page's type.
+fn items_of<T: Item>(page: Page) -> Page<T> {
+    Page {
+        total: page.total,
+        items: page.items.into_iter().map(T::from_stored).collect(),
+    }
 }
 
 /// `(n, gen)` of the counts table for a tenant and kind (`(0, 0)` before

@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Row;
 use scim_core::members::MemberKind;
-use scim_store::{Kind, Stored};
+use scim_store::{Kind, Stored, StoredText};
 use serde_json::Value;
 
 /// Now, to the millisecond: resources carry the times `meta` shows (RFC
@@ -87,6 +87,18 @@ impl RawResource {
             modified: parse_utc(&self.modified)?,
             doc: serde_json::from_str(&self.doc)?,
             members: None,
+        })
+    }
+
+    /// The resource with its document left as the stored text.
+    pub(crate) fn into_text(self, kind: Kind) -> Result<StoredText> {
+        Ok(StoredText {
+            kind,
+            id: self.id,
+            version: version(self.version)?,
+            created: parse_utc(&self.created)?,
+            modified: parse_utc(&self.modified)?,
+            doc: self.doc,
         })
     }
 }

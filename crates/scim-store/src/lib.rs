@@ -108,6 +108,18 @@ pub trait Store: Send + Sync + 'static {
     /// sort means id order), then paging. `total` counts every match.
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError>;
 
+    /// `query`, with each document as the JSON text the store keeps, so a
+    /// list page can be rendered without parsing it (`load` is ignored: no
+    /// members come with a group). The default serialises `query`'s
+    /// documents; a backend that stores text overrides it.
+    async fn query_text(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page<StoredText>, StoreError> {
+        let page = self.query(ctx, kind, query).await?;
+        Ok(Page {
+            total: page.total,
+            items: page.items.into_iter().map(StoredText::of).collect(),
+        })
+    }
+
     /// Compare-and-swap update for PUT and PATCH: replaces the document when
     /// `update.doc` is `Some`, applies the member delta (adding a present
     /// member or removing an absent one is a no-op; added ids must exist in

@@ -243,12 +243,43 @@ impl Query {
     }
 }
 
-/// One page of a query.
+/// One page of a query: of [`Stored`] resources (`Store::query`), or of
+/// [`StoredText`] ones (`Store::query_text`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
+pub struct Page<T = Stored> {
     /// Matches in all, not just on this page.
     pub total: u64,
-    pub items: Vec<Stored>,
+    pub items: Vec<T>,
+}
+
+/// A resource as stored, with its document as JSON text: what a list page
+/// needs to render it without building a `Value` (`Store::query_text`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredText {
+    pub kind: Kind,
+    pub id: String,
+    pub version: u64,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    /// [`Stored::doc`] as JSON text: an object, without `id`, `meta` and
+    /// `members`. Not checked by the store beyond what it wrote.
+    pub doc: String,
+}
+
+impl StoredText {
+    /// The same resource with its document serialised (what `query_text`
+    /// answers for a backend that keeps no text, or for a page it had to
+    /// parse anyway). Members are not carried.
+    pub fn of(stored: Stored) -> StoredText {
+        StoredText {
+            kind: stored.kind,
+            id: stored.id,
+            version: stored.version,
+            created: stored.created,
+            modified: stored.modified,
+            doc: stored.doc.to_string(),
+        }
+    }
 }
 
 /// The compare-and-swap condition of `update` and `delete`.

@@ -15,6 +15,7 @@ mod cursor;
 mod error;
 mod paging;
 mod read;
+mod text;
 mod write;
 
 pub use cursor::{Binding, CursorCodec, Start};

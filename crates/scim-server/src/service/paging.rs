@@ -16,6 +16,7 @@
 //!   `previousCursor` is omitted, as RFC 9865 allows.
 
 use super::cursor::{Binding, Start};
+use super::text;
 use super::{Service, ServiceError, View};
 use scim_core::ScimError;
 use scim_core::filter::{self, Filter};
@@ -23,7 +24,8 @@ use scim_core::messages::ListResponse;
 use scim_core::path::AttrPath;
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec};
-use scim_store::{Ctx, Kind, Load, Position, Query, Stored};
+use scim_store::{Ctx, GroupRef, Kind, Load, Position, Query, Stored, StoredText};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -81,7 +83,7 @@ impl Service {
         scope: Scope,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse, ServiceError> {
+    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
         let q = self.check(scope, params)?;
         match &params.cursor {
             None => {
@@ -155,7 +157,7 @@ impl Service {
         q: &Checked,
         start_index: u64,
         view: &View,
-    ) -> Result<ListResponse, ServiceError> {
+    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
         let query = Query {
             filter: q.filter.clone(),
             sort: q.sort.clone(),
@@ -164,9 +166,69 @@ impl Service {
             after: None,
             load: self.load_for_list(kind, q.sort.as_ref(), view),
         };
+        // Users under the default projection (what identity providers page
+        // through) are rendered from the stored text (`text.rs`).
+        if kind == Kind::User && view.projection.is_default() {
+            let page = self.store.query_text(ctx, kind, &query).await?;
+            let resources = self.render_texts(ctx, page.items, view).await?;
+            return Ok(ListResponse::new(page.total, start_index, resources));
+        }
         let page = self.store.query(ctx, kind, &query).await?;
         let resources = self.render_all(ctx, Scope::One(kind), page.items, view).await?;
         Ok(ListResponse::new(page.total, start_index, resources))
+    }
+
+    /// Renders a page of users from their stored text, each through
+    /// `Value` (`render_with_groups`) where `text::render_user` declines.
+    async fn render_texts(
+        &self,
+        ctx: &Ctx,
+        items: Vec<StoredText>,
+        view: &View,
+    ) -> Result<Vec<Box<RawValue>>, ServiceError> {
+        let groups = self
+            .groups_for(ctx, items.iter().map(|s| s.id.clone()).collect())
+            .await?;
+        let rt = self.rt(Kind::User);
+        let mut out = Vec::with_capacity(items.len());
+        for (item, groups) in items.into_iter().zip(groups) {
+            if let Some(raw) = text::render_user(rt, &item, &groups, &view.base) {
+                out.push(raw);
+                continue;
+            }
+            let doc = serde_json::from_str(&item.doc).map_err(|e| {
+                ServiceError::Internal(format!("the stored document of user {} is not JSON: {e}", item.id))
+            })?;
+            let stored = Stored {
+                kind: item.kind,
+                id: item.id,
+                version: item.version,
+                created: item.created,
+                modified: item.modified,
+                doc,
+                members: None,
+            };
+            let rendered = self.render_with_groups(ctx, stored, view, Some(groups)).await?;
+            out.push(raw_value(&rendered.doc)?);
+        }
+        Ok(out)
+    }
+
+    /// Each of `users`' groups, in one store call for the page.
+    async fn groups_for(&self, ctx: &Ctx, users: Vec<String>) -> Result<Vec<Vec<GroupRef>>, ServiceError> {
+        let answers = if users.is_empty() {
+            Vec::new()
+        } else {
+            self.store.groups_of_each(ctx, &users).await?
+        };
+        if answers.len() != users.len() {
+            return Err(ServiceError::Internal(format!(
+                "the store answered groups_of_each for {} of {} users",
+                answers.len(),
+                users.len()
+            )));
+        }
+        Ok(answers)
     }
 
     async fn cursor_page(
@@ -177,7 +239,7 @@ impl Service {
         cursor: &str,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse, ServiceError> {
+    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
         if !self.store.capabilities().cursor {
             return Err(ScimError::invalid_value(
                 "this server's store cannot page by cursor (pagination.cursor is false in \
@@ -396,7 +458,7 @@ impl Service {
         scope: Scope,
         items: Vec<Stored>,
         view: &View,
-    ) -> Result<Vec<Value>, ServiceError> {
+    ) -> Result<Vec<Box<RawValue>>, ServiceError> {
         // Every user's groups in one store call for the page, not one each.
         let users: Vec<String> = if view.projection.includes(self.rt(Kind::User), "groups") {
             items
@@ -407,19 +469,7 @@ impl Service {
         } else {
             Vec::new()
         };
-        let answers = if users.is_empty() {
-            Vec::new()
-        } else {
-            self.store.groups_of_each(ctx, &users).await?
-        };
-        if answers.len() != users.len() {
-            return Err(ServiceError::Internal(format!(
-                "the store answered groups_of_each for {} of {} users",
-                answers.len(),
-                users.len()
-            )));
-        }
-        let mut groups = answers.into_iter();
+        let mut groups = self.groups_for(ctx, users).await?.into_iter();
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             let kind = item.kind;
@@ -434,10 +484,15 @@ impl Service {
                     meta.entry("resourceType").or_insert_with(|| json!(kind.as_str()));
                 }
             }
-            out.push(doc);
+            out.push(raw_value(&doc)?);
         }
         Ok(out)
     }
+}
+
+/// A rendered resource as the JSON text a list page carries.
+fn raw_value(doc: &Value) -> Result<Box<RawValue>, ServiceError> {
+    serde_json::value::to_raw_value(doc).map_err(|e| ServiceError::Internal(format!("rendering a resource: {e}")))
 }
 
 /// What a merge produced.

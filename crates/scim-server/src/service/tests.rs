@@ -381,3 +381,158 @@ fn rendering_moves_the_document_into_the_same_resource_as_to_resource() {
         );
     }
 }
+
+/// `text::render_user` gives, byte for byte, what `render_with_groups`
+/// gives under the default projection, or declines: every document here
+/// either renders the same both ways or is one the text path must leave to
+/// `Value` (and does).
+#[tokio::test]
+async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
+    let f = fixture(1000).await;
+    let rt = f.service.rt(Kind::User);
+    let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    let user = "urn:ietf:params:scim:schemas:core:2.0:User";
+    let same = [
+        json!({"schemas": [user], "userName": "bjensen", "name": {"givenName": "B", "familyName": "J"},
+               "active": true, "emails": [{"value": "b@example.com", "type": "work", "primary": true}]}),
+        json!({"userName": "schemas-last", "schemas": [user]}),
+        json!({"schemas": [user, ENT], "userName": "ent", ENT: {"department": "R&D", "manager": {"value": "m-1"}}}),
+        json!({"schemas": [user], "userName": "esc", "displayName": "Bob \"the\" \\ é\n\t\u{1}"}),
+        // Sub-attributes are matched case-insensitively and kept as spelled.
+        json!({"schemas": [user], "userName": "subcase", "emails": [{"VALUE": "x@example.com"}]}),
+        json!({"schemas": [user], "userName": "single", "name": {"formatted": "S"}}),
+    ];
+    let declined = [
+        json!({"schemas": [user], "userName": "pw", "password": "secret"}),
+        json!({"schemas": [user], "USERNAME": "upper"}),
+        json!({"schemas": [user], "userName": "unknown", "favourite": 1}),
+        json!({"schemas": [user], "userName": "badsub", "emails": [{"value": "x", "colour": "red"}]}),
+        json!({"schemas": [user], "userName": "emptyarray", "emails": []}),
+        json!({"schemas": [user], "userName": "emptyobject", "name": {}}),
+        json!({"schemas": [user], "userName": "scalar", "name": "not an object"}),
+        json!({"schemas": [user], "userName": "scalars", "emails": ["x"]}),
+        json!({"schemas": [user], "userName": "nested", "emails": [[{"value": "x"}]]}),
+        json!({"schemas": [user], "userName": "groups", "groups": [{"value": "g"}]}),
+        json!({"schemas": [user], "userName": "id", "id": "other"}),
+        json!({"schemas": [user], "userName": "meta", "meta": {"resourceType": "User"}}),
+        json!({"schemas": [user, ENT], "userName": "entempty", ENT: {}}),
+        json!({"schemas": [user, ENT], "userName": "entunknown", ENT: {"colour": "red"}}),
+        json!({"schemas": [user, ENT], "userName": "entcase", "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER": {"department": "x"}}),
+        json!({"schemas": [user, ENT], "userName": "entsubcase", ENT: {"DEPARTMENT": "x"}}),
+    ];
+    let groups = vec![
+        GroupRef {
+            id: "g-1".into(),
+            display: Some("Admins \"A\"".into()),
+            direct: true,
+        },
+        GroupRef {
+            id: "g-2".into(),
+            display: None,
+            direct: false,
+        },
+    ];
+    let text_of = |doc: &serde_json::Value| scim_store::StoredText {
+        kind: Kind::User,
+        id: "u-1".into(),
+        version: 7,
+        created: at,
+        modified: at + chrono::Duration::milliseconds(9),
+        doc: doc.to_string(),
+    };
+    for doc in &same {
+        for groups in [Vec::new(), groups.clone()] {
+            let stored = Stored {
+                kind: Kind::User,
+                id: "u-1".into(),
+                version: 7,
+                created: at,
+                modified: at + chrono::Duration::milliseconds(9),
+                doc: doc.clone(),
+                members: None,
+            };
+            let want = f
+                .service
+                .render_with_groups(&f.ctx, stored, &f.view, Some(groups.clone()))
+                .await
+                .unwrap()
+                .doc;
+            let got = text::render_user(rt, &text_of(doc), &groups, &f.view.base)
+                .unwrap_or_else(|| panic!("the text path declined {doc}"));
+            assert_eq!(got.get(), serde_json::to_string(&want).unwrap(), "{doc}");
+        }
+    }
+    for doc in &declined {
+        assert!(
+            text::render_user(rt, &text_of(doc), &groups, &f.view.base).is_none(),
+            "the text path must leave {doc} to Value"
+        );
+    }
+    // Text that is not a JSON object, or has a name written with escapes
+    // or twice, is declined too.
+    for raw in [
+        "[1]",
+        "{\"userName\":",
+        "{\"user\\u004eame\":\"x\"}",
+        "{\"userName\":\"a\",\"userName\":\"b\"}",
+    ] {
+        let mut item = text_of(&json!({}));
+        item.doc = raw.to_string();
+        assert!(text::render_user(rt, &item, &[], &f.view.base).is_none(), "{raw}");
+    }
+}
+
+/// A list of users under the default projection goes through the text
+/// path where it can and through `Value` where it cannot: a user holding a
+/// password (stored before hashing was on, say) lists without it.
+#[tokio::test]
+async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
+    let f = fixture(1000).await;
+    let plain = f.user("plain").await;
+    let hashed = f.user("with-password").await;
+    let mut doc = f
+        .spy
+        .inner
+        .get(&f.ctx, Kind::User, &hashed, Load::default())
+        .await
+        .unwrap()
+        .doc;
+    doc["password"] = json!("stored-secret");
+    f.spy
+        .inner
+        .update(
+            &f.ctx,
+            Kind::User,
+            &hashed,
+            Precondition::Any,
+            Update {
+                doc: Some(doc),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let g = f.group("team", &[&plain]).await;
+    let page = f
+        .service
+        .list(&f.ctx, Scope::One(Kind::User), &ListParams::default(), &f.view)
+        .await
+        .unwrap();
+    assert_eq!(page.total_results, 2);
+    let users: Vec<serde_json::Value> = page
+        .resources
+        .iter()
+        .map(|r| serde_json::from_str(r.get()).unwrap())
+        .collect();
+    for u in &users {
+        let id = u["id"].as_str().unwrap();
+        assert!(u.get("password").is_none(), "{u}");
+        let one = f.service.get(&f.ctx, Kind::User, id, &f.view).await.unwrap().doc;
+        assert_eq!(u, &one, "a listed user is the user GET returns");
+    }
+    let listed_plain = users.iter().find(|u| u["id"] == json!(plain)).unwrap();
+    assert_eq!(listed_plain["groups"][0]["value"], json!(g));
+}

@@ -41,6 +41,14 @@ macro_rules! forward_store {
             ) -> Result<$crate::Page, $crate::StoreError> {
                 self.$field.query(ctx, kind, query).await
             }
+            async fn query_text(
+                &self,
+                ctx: &$crate::Ctx,
+                kind: $crate::Kind,
+                query: &$crate::Query,
+            ) -> Result<$crate::Page<$crate::StoredText>, $crate::StoreError> {
+                self.$field.query_text(ctx, kind, query).await
+            }
             async fn update(
                 &self,
                 ctx: &$crate::Ctx,

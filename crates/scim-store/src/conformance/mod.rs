@@ -160,6 +160,7 @@ macro_rules! __conformance_cases {
             paging_count_zero_gives_total
             paging_pages_concatenate
             paging_cursor_after
+            paging_query_text_matches_query
             // membership
             members_add_is_idempotent
             members_remove_absent_is_noop
