@@ -11,7 +11,7 @@ use scim_store::{
     AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, Tenant,
     TokenRecord,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Runs `f` inside a read transaction (one snapshot for all its statements).
 pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -144,17 +144,44 @@ pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result
     Ok(each.pop().unwrap_or_default())
 }
 
-/// `groups_of` of each of `members`, in their order, with one statement for
-/// all of them (and one more per member whose groups are nested).
+/// The memberships of the members between `?2` and `?3` (`?1` is the
+/// tenant), in the (tenant, member_id) index: one range scan, stopped after
+/// `?4` rows. `+ 0` keeps the limit out of the plan (see
+/// `query::limit_offset`).
+const MEMBER_RANGE_SQL: &str = "SELECT member_id, group_id FROM memberships INDEXED BY memberships_member
+     WHERE tenant = ?1 AND member_id >= ?2 AND member_id <= ?3 LIMIT ?4 + 0";
+
+/// The memberships of the members in the JSON array `?2`: one probe each.
+const MEMBER_PROBES_SQL: &str = "SELECT m.member_id, m.group_id
+     FROM (SELECT DISTINCT value AS id FROM json_each(?2)) AS w
+     CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = w.id";
+
+/// Each group in the JSON array `?2`: its displayName, and whether it is
+/// itself a member of a group.
+const GROUP_DETAILS_SQL: &str = "SELECT r.id, json_extract(r.doc, '$.displayName'),
+            EXISTS (SELECT 1 FROM memberships p WHERE p.tenant = ?1 AND p.member_id = r.id)
+     FROM json_each(?2) AS w
+     CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = w.value";
+
+/// Index rows a page's range scan may read per member asked about before
+/// the members count as too sparse for it (see `member_groups`).
+const RANGE_ROWS_PER_MEMBER: usize = 32;
+
+/// `groups_of` of each of `members`, in their order: one statement for a
+/// single member, two (or three) in one snapshot for a page (and one more per member
+/// whose groups are nested).
 pub(crate) fn groups_of_each(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<Vec<GroupRef>>> {
     if members.is_empty() {
         return Ok(Vec::new());
     }
-    let list = serde_json::Value::from(members.to_vec()).to_string();
-    let rows = conn
-        .prepare_cached(DIRECT_GROUPS_SQL)?
-        .query_map(params![tenant, list], direct_group_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = if members.len() == 1 {
+        let list = serde_json::Value::from(members.to_vec()).to_string();
+        conn.prepare_cached(DIRECT_GROUPS_SQL)?
+            .query_map(params![tenant, list], direct_group_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        snapshot(conn, |conn| page_direct_groups(conn, tenant, members))?
+    };
     let mut direct: HashMap<String, (Vec<GroupRef>, bool)> = HashMap::new();
     for (member, group, nested) in rows {
         let entry = direct.entry(member).or_default();
@@ -174,6 +201,74 @@ pub(crate) fn groups_of_each(conn: &Connection, tenant: &str, members: &[String]
         });
     }
     Ok(out)
+}
+
+/// `DIRECT_GROUPS_SQL` for a page: the memberships first, then each
+/// distinct group once, instead of the group's row and a probe of its own
+/// memberships for every member in it (a page of a big group's members
+/// asked about the same group a hundred times).
+fn page_direct_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<(String, GroupRef, bool)>> {
+    let pairs = member_groups(conn, tenant, members)?;
+    let mut ids: Vec<&str> = pairs.iter().map(|(_, g)| g.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(&ids)?;
+    let details: HashMap<String, (Option<String>, bool)> = conn
+        .prepare_cached(GROUP_DETAILS_SQL)?
+        .query_map(params![tenant, list], |r| {
+            Ok((r.get::<_, String>(0)?, (text_or_none(r.get(1)?), r.get::<_, bool>(2)?)))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    // A membership whose group has no row is left out, as the join of
+    // `DIRECT_GROUPS_SQL` leaves it out.
+    Ok(pairs
+        .into_iter()
+        .filter_map(|(member, group)| {
+            let (display, nested) = details.get(&group)?;
+            Some((
+                member,
+                GroupRef {
+                    id: group,
+                    direct: true,
+                    display: display.clone(),
+                },
+                *nested,
+            ))
+        })
+        .collect())
+}
+
+/// (member, group) of every membership of `members`. A page in id order
+/// holds every member between its first and last id, so one range scan of
+/// the (tenant, member_id) index reads their memberships and little else;
+/// that is several times cheaper than a probe per member. Members spread
+/// thinly over the ids (a filtered or sorted page) would make the range
+/// read memberships of members not asked about: past
+/// `RANGE_ROWS_PER_MEMBER` rows per member the scan stops and each member
+/// is probed instead. Either way the answer is exact: the range holds every
+/// membership of every member asked about, and rows of others are dropped.
+fn member_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<(String, String)>> {
+    let (Some(low), Some(high)) = (members.iter().min(), members.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let cap = RANGE_ROWS_PER_MEMBER.saturating_mul(members.len());
+    let pair = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
+    let rows: Vec<(String, String)> = conn
+        .prepare_cached(MEMBER_RANGE_SQL)?
+        .query_map(params![tenant, low, high, to_i64(cap as u64 + 1)], pair)?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.len() <= cap {
+        let wanted: HashSet<&str> = members.iter().map(String::as_str).collect();
+        return Ok(rows.into_iter().filter(|(m, _)| wanted.contains(m.as_str())).collect());
+    }
+    let list = serde_json::Value::from(members.to_vec()).to_string();
+    Ok(conn
+        .prepare_cached(MEMBER_PROBES_SQL)?
+        .query_map(params![tenant, list], pair)?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 fn direct_group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, GroupRef, bool)> {

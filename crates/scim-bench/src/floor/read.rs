@@ -110,21 +110,59 @@ impl Floor {
     }
 
     /// The direct groups of each row's user, as rendered `groups` values,
-    /// in one statement (the real server's `groups_of_each` query).
+    /// read as the real server reads them (`groups_of_each` in
+    /// scim-store-sqlite): for one user, one statement joining its
+    /// memberships to their groups; for a page in id order, one range scan
+    /// of the memberships between its first and last id, then each distinct
+    /// group once. Nested groups are not looked for (the floor's own users
+    /// have none), which only makes the floor cheaper.
     fn direct_groups(&self, conn: &Connection, rows: &[Row], base: &str) -> rusqlite::Result<HashMap<String, String>> {
-        let ids = serde_json::Value::from(rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()).to_string();
-        let mut stmt = conn.prepare_cached(
-            "SELECT m.member_id, m.group_id, json_extract(r.doc, '$.displayName')
-             FROM (SELECT value AS id FROM json_each(?2)) AS w
-             CROSS JOIN memberships m ON m.tenant = ?1 AND m.member_id = w.id
-             CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = m.group_id",
-        )?;
-        let mut found = stmt.query([&self.tenant, &ids])?;
         let mut groups: HashMap<String, String> = HashMap::new();
-        while let Some(r) = found.next()? {
-            let (member, group): (String, String) = (r.get(0)?, r.get(1)?);
-            let display = serde_json::Value::from(r.get::<_, Option<String>>(2)?).to_string();
-            push_group(groups.entry(member).or_default(), &group, &display, base);
+        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+            return Ok(groups);
+        };
+        if rows.len() == 1 {
+            let mut stmt = conn.prepare_cached(
+                "SELECT m.group_id, json_extract(r.doc, '$.displayName')
+                 FROM memberships m
+                 CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = m.group_id
+                 WHERE m.tenant = ?1 AND m.member_id = ?2",
+            )?;
+            let mut found = stmt.query([&self.tenant, &first.id])?;
+            while let Some(r) = found.next()? {
+                let group: String = r.get(0)?;
+                let display = serde_json::Value::from(r.get::<_, Option<String>>(1)?).to_string();
+                push_group(groups.entry(first.id.clone()).or_default(), &group, &display, base);
+            }
+            return Ok(groups);
+        }
+        let pairs: Vec<(String, String)> = conn
+            .prepare_cached(
+                "SELECT member_id, group_id FROM memberships INDEXED BY memberships_member
+                 WHERE tenant = ?1 AND member_id >= ?2 AND member_id <= ?3",
+            )?
+            .query_map([&self.tenant, &first.id, &last.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut distinct: Vec<&str> = pairs.iter().map(|(_, g)| g.as_str()).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let list = serde_json::Value::from(distinct).to_string();
+        let displays: HashMap<String, String> = conn
+            .prepare_cached(
+                "SELECT r.id, json_extract(r.doc, '$.displayName') FROM json_each(?2) AS w
+                 CROSS JOIN resources r ON r.tenant = ?1 AND r.kind = 'Group' AND r.id = w.value",
+            )?
+            .query_map([&self.tenant, &list], |r| {
+                Ok((
+                    r.get(0)?,
+                    serde_json::Value::from(r.get::<_, Option<String>>(1)?).to_string(),
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        for (member, group) in &pairs {
+            if let Some(display) = displays.get(group) {
+                push_group(groups.entry(member.clone()).or_default(), group, display, base);
+            }
         }
         Ok(groups)
     }

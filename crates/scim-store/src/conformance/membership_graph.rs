@@ -123,6 +123,56 @@ pub async fn members_groups_of_each_answers_per_member(store: Arc<dyn Store>) {
     );
 }
 
+/// `groups_of_each` over pages of a tenant where every user is in a group
+/// and some in two (one nested): a whole page in id order, members spread
+/// thinly over the ids with many others' memberships between them, every
+/// tenth, and in reverse. A backend may read a page's memberships by id
+/// range; each answer must still be exactly `groups_of`'s.
+pub async fn members_groups_of_each_over_pages_and_spread_members(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "members-groups-of-each-pages").await;
+    let mut users = Vec::new();
+    for i in 0..120 {
+        users.push(f.user(&format!("page{i:03}")).await.id);
+    }
+    users.sort();
+    let everyone: Vec<&str> = users.iter().map(String::as_str).collect();
+    let all = f.group("All", &everyone).await;
+    let some: Vec<&str> = everyone.iter().copied().step_by(3).collect();
+    let thirds = f.group("Thirds", &some).await;
+    f.group("Parent", &[&thirds.id]).await;
+    let pick = |step: usize| -> Vec<String> { users.iter().step_by(step).cloned().collect() };
+    let spread = vec![users[0].clone(), users[users.len() - 1].clone()];
+    let mut reversed = users[10..60].to_vec();
+    reversed.reverse();
+    let cases = [
+        ("a page in id order", users[20..120].to_vec()),
+        ("first and last of 120", spread),
+        ("every tenth", pick(10)),
+        ("fifty in reverse", reversed),
+        (
+            "users and a group",
+            vec![users[5].clone(), all.id.clone(), thirds.id.clone(), users[6].clone()],
+        ),
+    ];
+    for (what, ids) in cases {
+        let each = ok(f.store.groups_of_each(&f.ctx, &ids).await, what);
+        assert_eq!(each.len(), ids.len(), "{what}: one answer per member asked");
+        for (id, got) in ids.iter().zip(each) {
+            assert_eq!(
+                sorted_refs(got),
+                groups_of(&f, id).await,
+                "{what}: groups_of_each for {id}"
+            );
+        }
+    }
+    let first = ok(f.store.groups_of_each(&f.ctx, &users[..2]).await, "first two");
+    assert_eq!(
+        first.iter().map(Vec::len).collect::<Vec<_>>(),
+        [3, 1],
+        "the first user is in All, Thirds and (through Thirds) Parent; the second only in All"
+    );
+}
+
 pub async fn members_cycle_rejected(store: Arc<dyn Store>) {
     let f = Fixture::new(&store, "members-cycle").await;
     let a = f.group("A", &[]).await;

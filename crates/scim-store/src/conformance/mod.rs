@@ -175,6 +175,7 @@ macro_rules! __conformance_cases {
             members_kind_filled_in
             members_groups_of_direct_and_nested
             members_groups_of_each_answers_per_member
+            members_groups_of_each_over_pages_and_spread_members
             members_cycle_rejected
             members_self_membership_rejected
             // audit
