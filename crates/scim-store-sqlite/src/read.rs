@@ -168,20 +168,35 @@ const GROUP_DETAILS_SQL: &str = "SELECT r.id, json_extract(r.doc, '$.displayName
 const RANGE_ROWS_PER_MEMBER: usize = 32;
 
 /// `groups_of` of each of `members`, in their order: one statement for a
-/// single member, two (or three) in one snapshot for a page (and one more per member
-/// whose groups are nested).
+/// single member; for a page, one snapshot holding the memberships (two
+/// or three statements) and the walk up from each member whose groups are
+/// nested.
 pub(crate) fn groups_of_each(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<Vec<GroupRef>>> {
-    if members.is_empty() {
-        return Ok(Vec::new());
+    match members {
+        [] => Ok(Vec::new()),
+        [_] => {
+            let list = serde_json::Value::from(members.to_vec()).to_string();
+            let rows = conn
+                .prepare_cached(DIRECT_GROUPS_SQL)?
+                .query_map(params![tenant, list], direct_group_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            per_member(conn, tenant, members, rows)
+        }
+        _ => snapshot(conn, |conn| {
+            let rows = page_direct_groups(conn, tenant, members)?;
+            per_member(conn, tenant, members, rows)
+        }),
     }
-    let rows = if members.len() == 1 {
-        let list = serde_json::Value::from(members.to_vec()).to_string();
-        conn.prepare_cached(DIRECT_GROUPS_SQL)?
-            .query_map(params![tenant, list], direct_group_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?
-    } else {
-        snapshot(conn, |conn| page_direct_groups(conn, tenant, members))?
-    };
+}
+
+/// Each member's answer from the (member, group, nested) rows of its direct
+/// memberships: those groups by id, or the walk up when one is nested.
+fn per_member(
+    conn: &Connection,
+    tenant: &str,
+    members: &[String],
+    rows: Vec<(String, GroupRef, bool)>,
+) -> Result<Vec<Vec<GroupRef>>> {
     let mut direct: HashMap<String, (Vec<GroupRef>, bool)> = HashMap::new();
     for (member, group, nested) in rows {
         let entry = direct.entry(member).or_default();
@@ -242,8 +257,9 @@ fn page_direct_groups(conn: &Connection, tenant: &str, members: &[String]) -> Re
 }
 
 /// (member, group) of every membership of `members`. A page in id order
-/// holds every member between its first and last id, so one range scan of
-/// the (tenant, member_id) index reads their memberships and little else;
+/// holds every user between its first and last id, so one range scan of
+/// the (tenant, member_id) index reads their memberships and little else
+/// (those of groups nested in others whose ids fall in the range);
 /// that is several times cheaper than a probe per member. Members spread
 /// thinly over the ids (a filtered or sorted page) would make the range
 /// read memberships of members not asked about: past
@@ -258,7 +274,7 @@ fn member_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<
     let pair = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?));
     let rows: Vec<(String, String)> = conn
         .prepare_cached(MEMBER_RANGE_SQL)?
-        .query_map(params![tenant, low, high, to_i64(cap as u64 + 1)], pair)?
+        .query_map(params![tenant, low, high, to_i64((cap as u64).saturating_add(1))], pair)?
         .collect::<rusqlite::Result<_>>()?;
     if rows.len() <= cap {
         let wanted: HashSet<&str> = members.iter().map(String::as_str).collect();

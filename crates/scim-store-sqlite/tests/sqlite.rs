@@ -415,3 +415,51 @@ async fn in_memory_databases_work_for_tests() {
     let v: Value = json!(store.stats().commits);
     assert!(v.as_u64().unwrap() >= 2);
 }
+
+/// A page's groups are read by one range scan of the memberships between
+/// its first and last member, stopped past 32 index rows per member asked
+/// about (then one probe per member). Right at that limit and one row past
+/// it, every membership must still be found: two members asked about, 64
+/// and then 65 memberships in their range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_of_groups_at_the_range_limit_and_past_it_loses_no_membership() {
+    let dir = TempDir::new("groups-range-limit");
+    let store = common::open(&dir, registry());
+    let ctx = tenant(&store, "groups-range-limit").await;
+    let mut users = Vec::new();
+    for i in 0..64 {
+        users.push(
+            store
+                .create(&ctx, Kind::User, user(&format!("r{i:02}")))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    users.sort();
+    let group = |name: &str, members: &[String]| NewResource {
+        doc: json!({"displayName": name}),
+        members: members.iter().map(Member::new).collect(),
+    };
+    let all = store.create(&ctx, Kind::Group, group("all", &users)).await.unwrap();
+    let ends = vec![users[0].clone(), users[63].clone()];
+    let each = store.groups_of_each(&ctx, &ends).await.unwrap();
+    let ids = |refs: &[scim_store::GroupRef]| refs.iter().map(|g| g.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        each.iter().map(|r| ids(r)).collect::<Vec<_>>(),
+        [vec![all.id.clone()], vec![all.id.clone()]],
+        "64 memberships in range: at the limit"
+    );
+    let first = store
+        .create(&ctx, Kind::Group, group("first", &users[..1]))
+        .await
+        .unwrap();
+    let each = store.groups_of_each(&ctx, &ends).await.unwrap();
+    let mut both = vec![all.id.clone(), first.id.clone()];
+    both.sort();
+    assert_eq!(
+        each.iter().map(|r| ids(r)).collect::<Vec<_>>(),
+        [both, vec![all.id.clone()]],
+        "65 memberships in range: past the limit"
+    );
+}

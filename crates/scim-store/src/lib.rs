@@ -110,10 +110,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// `query`, with each document as the JSON text the store keeps, so a
     /// list page can be rendered without parsing it (`load` is ignored: no
-    /// members come with a group). The default serialises `query`'s
-    /// documents; a backend that stores text overrides it.
+    /// members come with a group). The text must be serde_json's compact
+    /// form of the document (see [`StoredText::doc`]). The default
+    /// serialises `query`'s documents; a backend that stores exactly that
+    /// text overrides it.
     async fn query_text(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page<StoredText>, StoreError> {
-        let page = self.query(ctx, kind, query).await?;
+        let query = Query {
+            load: Load::default(),
+            ..query.clone()
+        };
+        let page = self.query(ctx, kind, &query).await?;
         Ok(Page {
             total: page.total,
             items: page.items.into_iter().map(StoredText::of).collect(),

@@ -261,8 +261,11 @@ pub struct StoredText {
     pub version: u64,
     pub created: DateTime<Utc>,
     pub modified: DateTime<Utc>,
-    /// [`Stored::doc`] as JSON text: an object, without `id`, `meta` and
-    /// `members`. Not checked by the store beyond what it wrote.
+    /// [`Stored::doc`] as serde_json's compact serialisation of it (what
+    /// `serde_json::to_string` gives): no spaces, no escapes serde_json
+    /// would not write, no repeated names. The server copies it into
+    /// responses as it is and counts on it being byte for byte what
+    /// serialising the parsed document gives.
     pub doc: String,
 }
 

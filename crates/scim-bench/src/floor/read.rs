@@ -110,12 +110,14 @@ impl Floor {
     }
 
     /// The direct groups of each row's user, as rendered `groups` values,
-    /// read as the real server reads them (`groups_of_each` in
+    /// read the way the real server reads them (`groups_of_each` in
     /// scim-store-sqlite): for one user, one statement joining its
     /// memberships to their groups; for a page in id order, one range scan
     /// of the memberships between its first and last id, then each distinct
-    /// group once. Nested groups are not looked for (the floor's own users
-    /// have none), which only makes the floor cheaper.
+    /// group once. Less than the real server does, which only makes the
+    /// floor cheaper: no snapshot, no limit on the scan with its fallback to
+    /// probes, no filtering to the page's users (the range holds only
+    /// them), no look for nested groups (the bench data has none).
     fn direct_groups(&self, conn: &Connection, rows: &[Row], base: &str) -> rusqlite::Result<HashMap<String, String>> {
         let mut groups: HashMap<String, String> = HashMap::new();
         let (Some(first), Some(last)) = (rows.first(), rows.last()) else {

@@ -386,10 +386,46 @@ fn rendering_moves_the_document_into_the_same_resource_as_to_resource() {
 /// gives under the default projection, or declines: every document here
 /// either renders the same both ways or is one the text path must leave to
 /// `Value` (and does).
+/// The extension of `service_with_every_returned`.
+const RETURNED_URN: &str = "urn:example:params:scim:schemas:extension:returned:2.0:User";
+
+/// A service whose users carry an extension with every `returned` kind, a
+/// complex attribute that is `always` with a `never` sub-attribute, one with
+/// `never` and `request` sub-attributes, an attribute named `id` and a
+/// decimal.
+fn service_with_every_returned() -> Service {
+    let mut registry = Registry::builtin();
+    let ext = json!({
+        "id": RETURNED_URN,
+        "name": "Returned",
+        "attributes": [
+            {"name": "secretCode", "type": "string", "returned": "never"},
+            {"name": "onRequest", "type": "string", "returned": "request"},
+            {"name": "badge", "type": "complex", "returned": "always", "subAttributes": [
+                {"name": "code", "type": "string"},
+                {"name": "hidden", "type": "string", "returned": "never"}
+            ]},
+            {"name": "card", "type": "complex", "subAttributes": [
+                {"name": "number", "type": "string"},
+                {"name": "pin", "type": "string", "returned": "never"},
+                {"name": "note", "type": "string", "returned": "request"}
+            ]},
+            {"name": "id", "type": "string"},
+            {"name": "score", "type": "decimal"}
+        ]
+    });
+    registry.add_extension("User", &ext, false).unwrap();
+    let registry = Arc::new(registry);
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new(registry.clone()));
+    let settings = Settings::new(&Config::default(), store.as_ref());
+    Service::new(store, registry, settings)
+}
+
 #[tokio::test]
 async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     let f = fixture(1000).await;
-    let rt = f.service.rt(Kind::User);
+    let service = service_with_every_returned();
+    let rt = service.rt(Kind::User);
     let at = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00.123Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
@@ -404,6 +440,10 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
         // Sub-attributes are matched case-insensitively and kept as spelled.
         json!({"schemas": [user], "userName": "subcase", "emails": [{"VALUE": "x@example.com"}]}),
         json!({"schemas": [user], "userName": "single", "name": {"formatted": "S"}}),
+        // `always` keeps the whole value, `never` sub-attributes included.
+        json!({"schemas": [user, RETURNED_URN], "userName": "always", RETURNED_URN: {"badge": {"code": "c", "hidden": "h"}}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "inner-id", RETURNED_URN: {"id": "inner", "card": {"number": "1"}}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "decimal", RETURNED_URN: {"score": 0.30000000000000004}}),
     ];
     let declined = [
         json!({"schemas": [user], "userName": "pw", "password": "secret"}),
@@ -422,6 +462,10 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
         json!({"schemas": [user, ENT], "userName": "entunknown", ENT: {"colour": "red"}}),
         json!({"schemas": [user, ENT], "userName": "entcase", "URN:IETF:PARAMS:SCIM:SCHEMAS:EXTENSION:ENTERPRISE:2.0:USER": {"department": "x"}}),
         json!({"schemas": [user, ENT], "userName": "entsubcase", ENT: {"DEPARTMENT": "x"}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "never", RETURNED_URN: {"secretCode": "s"}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "request", RETURNED_URN: {"onRequest": "r"}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "subnever", RETURNED_URN: {"card": {"number": "1", "pin": "2"}}}),
+        json!({"schemas": [user, RETURNED_URN], "userName": "subrequest", RETURNED_URN: {"card": {"note": "n"}}}),
     ];
     let groups = vec![
         GroupRef {
@@ -454,8 +498,7 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
                 doc: doc.clone(),
                 members: None,
             };
-            let want = f
-                .service
+            let want = service
                 .render_with_groups(&f.ctx, stored, &f.view, Some(groups.clone()))
                 .await
                 .unwrap()
@@ -527,11 +570,15 @@ async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
         .iter()
         .map(|r| serde_json::from_str(r.get()).unwrap())
         .collect();
-    for u in &users {
+    for (u, raw) in users.iter().zip(&page.resources) {
         let id = u["id"].as_str().unwrap();
         assert!(u.get("password").is_none(), "{u}");
         let one = f.service.get(&f.ctx, Kind::User, id, &f.view).await.unwrap().doc;
-        assert_eq!(u, &one, "a listed user is the user GET returns");
+        assert_eq!(
+            raw.get(),
+            serde_json::to_string(&one).unwrap(),
+            "a listed user is, byte for byte, the user GET returns"
+        );
     }
     let listed_plain = users.iter().find(|u| u["id"] == json!(plain)).unwrap();
     assert_eq!(listed_plain["groups"][0]["value"], json!(g));

@@ -205,7 +205,8 @@ async fn full_ids_sorted(f: &Fixture) -> Vec<String> {
 /// groups (whose members `query_text` never loads).
 pub async fn paging_query_text_matches_query(store: Arc<dyn Store>) {
     let (f, _) = paged_users(&store, "paging-text").await;
-    let g = f.group("paging-text group", &[]).await;
+    let member = f.user("paging-text member").await;
+    let g = f.group("paging-text group", &[&member.id]).await;
     let mut queries = vec![
         ("id order", Kind::User, Query::all(N as u64)),
         (
@@ -277,10 +278,19 @@ pub async fn paging_query_text_matches_query(store: Arc<dyn Store>) {
             let doc: serde_json::Value =
                 serde_json::from_str(&t.doc).unwrap_or_else(|e| panic!("{what}: {} is not JSON: {e}", t.doc));
             assert_eq!(doc, s.doc, "{what}: the text is the stored document");
+            assert_eq!(
+                t.doc,
+                serde_json::to_string(&s.doc).unwrap(),
+                "{what}: the text is serde_json's compact form of the document, byte for byte"
+            );
             assert!(!t.doc.contains("members"), "{what}: no members in the text");
         }
         if kind == Kind::Group {
-            assert!(want.items.iter().any(|s| s.id == g.id), "{what}: the group is listed");
+            let listed = want.items.iter().find(|s| s.id == g.id);
+            assert!(
+                listed.is_some_and(|s| s.members.as_ref().is_some_and(|m| m.len() == 1)),
+                "{what}: the group is listed with its member by query"
+            );
         }
     }
 }
