@@ -317,5 +317,8 @@ fn parse_list(text: Option<&str>) -> Result<Vec<AttrPath>, ScimError> {
         .collect()
 }
 
+mod text;
+pub use text::unchanged_by_default;
+
 #[cfg(test)]
 mod tests;

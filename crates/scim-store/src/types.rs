@@ -283,6 +283,20 @@ impl StoredText {
             doc: stored.doc.to_string(),
         }
     }
+
+    /// The resource with its document parsed, without members: the way
+    /// back from [`StoredText::of`].
+    pub fn into_stored(self) -> Result<Stored, serde_json::Error> {
+        Ok(Stored {
+            kind: self.kind,
+            id: self.id,
+            version: self.version,
+            created: self.created,
+            modified: self.modified,
+            doc: serde_json::from_str(&self.doc)?,
+            members: None,
+        })
+    }
 }
 
 /// The compare-and-swap condition of `update` and `delete`.

@@ -199,3 +199,51 @@ fn canonical_documents_keep_their_order_and_others_are_respelled() {
     assert_eq!(keys, ["schemas", "displayName", "userName", "id"]);
     assert_eq!(rebuilt, got, "the in-place and the rebuilt results differ");
 }
+
+/// `unchanged_by_default` says a document is kept as it is only when the
+/// default projection returns exactly that document, and says so for the
+/// documents stores hold; documents the projection changes are refused.
+#[test]
+fn unchanged_by_default_agrees_with_the_default_projection() {
+    let reg = Registry::builtin();
+    let u = reg.user();
+    let kept = [
+        json!({"schemas": [USER_URN], "userName": "a", "name": {"givenName": "A"}, "active": true,
+               "emails": [{"value": "a@x", "type": "work", "primary": true}]}),
+        json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "userName": "b",
+               ENTERPRISE_USER_URN: {"department": "R&D", "manager": {"value": "m1"}}}),
+        json!({"userName": "c", "schemas": [USER_URN], "emails": [{"VALUE": "c@x"}]}),
+    ];
+    let changed = [
+        stored_user(),
+        json!({"schemas": [USER_URN], "USERNAME": "d"}),
+        json!({"schemas": [USER_URN], "userName": "e", "unknown": 1}),
+        json!({"schemas": [USER_URN], "userName": "f", "emails": [{"value": "x", "colour": "red"}]}),
+        json!({"schemas": [USER_URN], "userName": "g", "emails": []}),
+        json!({"schemas": [USER_URN], "userName": "h", "name": "scalar"}),
+        json!({"schemas": [USER_URN], "userName": "i", ENTERPRISE_USER_URN: {}}),
+    ];
+    let default = Projection::default();
+    for doc in kept.iter().chain(&changed) {
+        let text = doc.to_string();
+        let projected = default.apply(u, doc).to_string();
+        match unchanged_by_default(u, &text) {
+            Some(members) => {
+                assert_eq!(projected, text, "said unchanged, but the projection changes {text}");
+                assert_eq!(members.len(), doc.as_object().map_or(0, Map::len), "{text}");
+            }
+            None => assert_ne!(projected, text, "refused, but the projection keeps {text}"),
+        }
+    }
+    for doc in &kept {
+        assert!(unchanged_by_default(u, &doc.to_string()).is_some(), "{doc}");
+    }
+    for text in [
+        "[1]",
+        "{\"userName\":",
+        "{\"user\\u004eame\":\"x\"}",
+        "{\"userName\":\"a\",\"userName\":\"b\"}",
+    ] {
+        assert!(unchanged_by_default(u, text).is_none(), "{text}");
+    }
+}

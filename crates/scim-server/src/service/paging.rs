@@ -196,18 +196,10 @@ impl Service {
                 out.push(raw);
                 continue;
             }
-            let doc = serde_json::from_str(&item.doc).map_err(|e| {
-                ServiceError::Internal(format!("the stored document of user {} is not JSON: {e}", item.id))
-            })?;
-            let stored = Stored {
-                kind: item.kind,
-                id: item.id,
-                version: item.version,
-                created: item.created,
-                modified: item.modified,
-                doc,
-                members: None,
-            };
+            let id = item.id.clone();
+            let stored = item
+                .into_stored()
+                .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
             let rendered = self.render_with_groups(ctx, stored, view, Some(groups)).await?;
             out.push(raw_value(&rendered.doc)?);
         }

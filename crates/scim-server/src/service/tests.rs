@@ -382,10 +382,6 @@ fn rendering_moves_the_document_into_the_same_resource_as_to_resource() {
     }
 }
 
-/// `text::render_user` gives, byte for byte, what `render_with_groups`
-/// gives under the default projection, or declines: every document here
-/// either renders the same both ways or is one the text path must leave to
-/// `Value` (and does).
 /// The extension of `service_with_every_returned`.
 const RETURNED_URN: &str = "urn:example:params:scim:schemas:extension:returned:2.0:User";
 
@@ -421,6 +417,10 @@ fn service_with_every_returned() -> Service {
     Service::new(store, registry, settings)
 }
 
+/// `text::render_user` gives, byte for byte, what `render_with_groups`
+/// gives under the default projection, or declines: every document here
+/// either renders the same both ways or is one the text path must leave to
+/// `Value` (and does).
 #[tokio::test]
 async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     let f = fixture(1000).await;
@@ -479,27 +479,20 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
             direct: false,
         },
     ];
-    let text_of = |doc: &serde_json::Value| scim_store::StoredText {
+    let stored_of = |doc: &serde_json::Value| Stored {
         kind: Kind::User,
         id: "u-1".into(),
         version: 7,
         created: at,
         modified: at + chrono::Duration::milliseconds(9),
-        doc: doc.to_string(),
+        doc: doc.clone(),
+        members: None,
     };
+    let text_of = |doc: &serde_json::Value| scim_store::StoredText::of(stored_of(doc));
     for doc in &same {
         for groups in [Vec::new(), groups.clone()] {
-            let stored = Stored {
-                kind: Kind::User,
-                id: "u-1".into(),
-                version: 7,
-                created: at,
-                modified: at + chrono::Duration::milliseconds(9),
-                doc: doc.clone(),
-                members: None,
-            };
             let want = service
-                .render_with_groups(&f.ctx, stored, &f.view, Some(groups.clone()))
+                .render_with_groups(&f.ctx, stored_of(doc), &f.view, Some(groups.clone()))
                 .await
                 .unwrap()
                 .doc;
