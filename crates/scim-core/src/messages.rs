@@ -20,7 +20,7 @@ fn list_response_schemas() -> Vec<String> {
 }
 
 /// A page of query results: of `Value`s, or of resources already rendered
-/// as JSON text (`Box<RawValue>`, how the server sends list pages).
+/// as JSON text (the server's list pages, which it writes out itself).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListResponse<R = Value> {

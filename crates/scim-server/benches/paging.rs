@@ -119,7 +119,7 @@ async fn run() {
     let walk = walk.elapsed();
     let deep = list(cursor(next.clone())).await;
     let by_index = list(index(DEEP_PAGE)).await;
-    let ids = |r: &scim_core::messages::ListResponse<Box<serde_json::value::RawValue>>| -> Vec<String> {
+    let ids = |r: &scim_core::messages::ListResponse<scim_server::service::Rendered>| -> Vec<String> {
         r.resources
             .iter()
             .map(|u| {

@@ -6,79 +6,134 @@
 //! holds the two to the same answer.
 
 use crate::schema::{AttributeDef, ResourceType, Returned, Schema};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 
 /// The top-level members of `doc` (a resource of type `rt`, as JSON text),
-/// borrowed from it, when `Projection::default().apply_owned` would return
-/// the document unchanged: every name spelled as the schema spells it and
-/// given once, no unknown member or sub-attribute, nothing `returned:
-/// never` or `request`, no empty or scalar complex value. `None` otherwise,
-/// or when `doc` is not a JSON object or writes a name with escapes.
-pub fn unchanged_by_default<'a>(rt: &ResourceType, doc: &'a str) -> Option<Vec<(&'a str, &'a RawValue)>> {
-    let members = top_level(doc)?;
+/// when `Projection::default().apply_owned` would return the document
+/// unchanged: every name spelled as the schema spells it and given once,
+/// no unknown member or sub-attribute, nothing `returned: never` or
+/// `request`, no empty or scalar complex value. Each member is its name
+/// and its text as written (`"name":value`), borrowed from `doc`. `None`
+/// otherwise, or when `doc` is not a JSON object, writes a name with
+/// escapes, or has anything between a comma and the next name (serde_json
+/// writes none).
+///
+/// One pass: each value is checked as it is parsed, and the first thing
+/// the projection would change ends it.
+pub fn unchanged_by_default<'a>(rt: &ResourceType, doc: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
+    let mut de = serde_json::Deserializer::from_str(doc);
+    let names = de.deserialize_map(TopLevel { rt }).ok()?;
+    de.end().ok()?;
     // A repeated name is one member in a `Value` (the last value wins).
-    let repeated = members
-        .iter()
-        .enumerate()
-        .any(|(i, (key, _))| members[..i].iter().any(|(k, _)| k == key));
-    if repeated || !members.iter().all(|(key, raw)| unchanged_member(rt, key, raw)) {
+    let repeated = names.iter().enumerate().any(|(i, name)| names[..i].contains(name));
+    if repeated {
         return None;
     }
-    Some(members)
+    member_texts(doc, &names)
 }
 
-/// The top-level members of a stored document, borrowed from its text;
-/// `None` if it is not a JSON object, or a name is written with escapes.
-fn top_level(doc: &str) -> Option<Vec<(&str, &RawValue)>> {
-    struct Members;
-    impl<'de> Visitor<'de> for Members {
-        type Value = Vec<(&'de str, &'de RawValue)>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a JSON object")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(12));
-            while let Some(entry) = map.next_entry::<&str, &RawValue>()? {
-                out.push(entry);
-            }
-            Ok(out)
-        }
+/// Each member's text, from its name's opening quote to the comma before
+/// the next name (or the closing brace), found from where the borrowed
+/// names lie in `doc`.
+fn member_texts<'a>(doc: &'a str, names: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
+    let bytes = doc.as_bytes();
+    // The opening quote of each name.
+    let starts: Vec<usize> = names
+        .iter()
+        .map(|name| (name.as_ptr() as usize).checked_sub(doc.as_ptr() as usize + 1))
+        .collect::<Option<_>>()?;
+    let close = doc.trim_end().len().checked_sub(1)?;
+    if bytes.get(close) != Some(&b'}') {
+        return None;
     }
-    let mut de = serde_json::Deserializer::from_str(doc);
-    let members = de.deserialize_map(Members).ok()?;
-    de.end().ok()?;
-    Some(members)
+    let mut out = Vec::with_capacity(names.len());
+    for (i, (name, start)) in names.iter().zip(&starts).enumerate() {
+        let before = if i == 0 { b'{' } else { b',' };
+        if *start == 0 || bytes.get(start - 1) != Some(&before) {
+            return None;
+        }
+        let end = starts.get(i + 1).map_or(close, |next| next - 1);
+        out.push((*name, doc.get(*start..end)?));
+    }
+    Some(out)
 }
 
-/// Whether the default projection leaves this top-level member as it is
-/// (`Projection::apply_owned`, `project_member`).
-fn unchanged_member(rt: &ResourceType, key: &str, raw: &RawValue) -> bool {
-    if key == "schemas" {
-        return true;
+/// Why a pass stops: the default projection would change the document.
+fn changed<E: Error>() -> E {
+    E::custom("the default projection changes this document")
+}
+
+/// The top-level object: its names, each value checked (`Member`).
+struct TopLevel<'r> {
+    rt: &'r ResourceType,
+}
+
+impl<'de> Visitor<'de> for TopLevel<'_> {
+    type Value = Vec<&'de str>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
     }
-    if let Some(ext) = rt.extension(key) {
-        return ext.id == key && unchanged_extension(ext, raw);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut names = Vec::with_capacity(16);
+        while let Some(name) = map.next_key::<&'de str>()? {
+            map.next_value_seed(Member { rt: self.rt, name })?;
+            names.push(name);
+        }
+        Ok(names)
     }
-    match rt.common().attribute(key).or_else(|| rt.core.attribute(key)) {
-        Some(def) => def.name == key && unchanged_attr(def, raw),
-        None => false,
+}
+
+/// One top-level member's value (`Projection::apply_owned`,
+/// `project_member`): `schemas` as it is, an extension's object, or an
+/// attribute of the core schema or the common ones.
+struct Member<'r> {
+    rt: &'r ResourceType,
+    name: &'r str,
+}
+
+impl<'de> DeserializeSeed<'de> for Member<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        let (rt, name) = (self.rt, self.name);
+        if name == "schemas" {
+            return de.deserialize_ignored_any(IgnoredAny).map(|_| ());
+        }
+        if let Some(ext) = rt.extension(name) {
+            return if ext.id == name {
+                de.deserialize_map(Extension { ext })
+            } else {
+                Err(changed())
+            };
+        }
+        match rt.common().attribute(name).or_else(|| rt.core.attribute(name)) {
+            Some(def) if def.name == name => Attr { def }.deserialize(de),
+            _ => Err(changed()),
+        }
     }
 }
 
 /// An extension object: every member a canonically spelled attribute of
 /// the extension that is itself unchanged, and at least one.
-fn unchanged_extension(ext: &Schema, raw: &RawValue) -> bool {
-    match top_level(raw.get()) {
-        Some(members) => {
-            !members.is_empty()
-                && members.iter().all(|(name, v)| {
-                    ext.attribute(name)
-                        .is_some_and(|def| def.name == *name && unchanged_attr(def, v))
-                })
+struct Extension<'r> {
+    ext: &'r Schema,
+}
+
+impl<'de> Visitor<'de> for Extension<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an extension object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut any = false;
+        while let Some(name) = map.next_key::<&'de str>()? {
+            match self.ext.attribute(name) {
+                Some(def) if def.name == name => map.next_value_seed(Attr { def })?,
+                _ => return Err(changed()),
+            }
+            any = true;
         }
-        None => false,
+        if any { Ok(()) } else { Err(changed()) }
     }
 }
 
@@ -86,15 +141,22 @@ fn unchanged_extension(ext: &Schema, raw: &RawValue) -> bool {
 /// if `never` or `request`; kept as it is if simple or `always`; a complex
 /// value only if it (or each element, at least one) is a non-empty object
 /// of sub-attributes that are all kept.
-fn unchanged_attr(def: &AttributeDef, raw: &RawValue) -> bool {
-    match def.returned {
-        Returned::Never | Returned::Request => false,
-        Returned::Always => true,
-        Returned::Default if !def.is_complex() => true,
-        Returned::Default => {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
-            de.deserialize_any(ComplexValue { def, element: false })
-                .unwrap_or(false)
+struct Attr<'r> {
+    def: &'r AttributeDef,
+}
+
+impl<'de> DeserializeSeed<'de> for Attr<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
+        let def = self.def;
+        match def.returned {
+            Returned::Never | Returned::Request => Err(changed()),
+            Returned::Always => de.deserialize_ignored_any(IgnoredAny).map(|_| ()),
+            Returned::Default if !def.is_complex() => de.deserialize_ignored_any(IgnoredAny).map(|_| ()),
+            Returned::Default => match de.deserialize_any(ComplexValue { def, element: false })? {
+                true => Ok(()),
+                false => Err(changed()),
+            },
         }
     }
 }

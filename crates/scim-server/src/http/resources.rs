@@ -7,7 +7,7 @@
 use super::error::ApiError;
 use super::extract::{Params, authenticate, condition, read_json, search_request, state, view};
 use super::{SCIM_CONTENT_TYPE, not_allowed};
-use crate::service::{Output, PatchOutcome, Scope};
+use crate::service::{Output, PatchOutcome, Scope, list_body};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -65,7 +65,12 @@ pub enum Method {
 /// A SCIM JSON response.
 pub fn scim_json(status: StatusCode, body: &impl Serialize) -> Result<HttpResponse, ApiError> {
     let text = serde_json::to_string(body).map_err(|e| ApiError::Internal(format!("cannot render JSON: {e}")))?;
-    Ok(HttpResponse::build(status).content_type(SCIM_CONTENT_TYPE).body(text))
+    Ok(scim_text(status, text))
+}
+
+/// A SCIM response whose JSON is already rendered.
+fn scim_text(status: StatusCode, json: String) -> HttpResponse {
+    HttpResponse::build(status).content_type(SCIM_CONTENT_TYPE).body(json)
 }
 
 /// A resource response: the JSON, its ETag, and Location when created.
@@ -97,7 +102,7 @@ async fn list(scope: Scope, req: HttpRequest) -> Result<HttpResponse, ApiError> 
     let params = Params::of(&req)?;
     let view = view(&req, params.projection()?)?;
     let page = state(&req)?.service.list(&ctx, scope, &params.list()?, &view).await?;
-    scim_json(StatusCode::OK, &page)
+    Ok(scim_text(StatusCode::OK, list_body(page)?))
 }
 
 async fn search(scope: Scope, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
@@ -105,7 +110,7 @@ async fn search(scope: Scope, req: HttpRequest, body: web::Payload) -> Result<Ht
     let (list_params, projection) = search_request(read_json(&req, body).await?)?;
     let view = view(&req, projection)?;
     let page = state(&req)?.service.list(&ctx, scope, &list_params, &view).await?;
-    scim_json(StatusCode::OK, &page)
+    Ok(scim_text(StatusCode::OK, list_body(page)?))
 }
 
 async fn by_id(kind: Kind, req: HttpRequest, method: Method) -> Result<HttpResponse, ApiError> {

@@ -21,6 +21,7 @@ mod write;
 pub use cursor::{Binding, CursorCodec, Start};
 pub use error::{ServiceError, store_error_to_scim};
 pub use paging::{ListParams, Scope};
+pub use text::{Rendered, list_body};
 pub use write::PatchOutcome;
 
 use crate::config::{Config, PasswordMode};

@@ -16,7 +16,7 @@
 //!   `previousCursor` is omitted, as RFC 9865 allows.
 
 use super::cursor::{Binding, Start};
-use super::text;
+use super::text::{self, Rendered};
 use super::{Service, ServiceError, View};
 use scim_core::ScimError;
 use scim_core::filter::{self, Filter};
@@ -25,7 +25,6 @@ use scim_core::path::AttrPath;
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec};
 use scim_store::{Ctx, GroupRef, Kind, Load, Position, Query, Stored, StoredText};
-use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
@@ -83,7 +82,7 @@ impl Service {
         scope: Scope,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
+    ) -> Result<ListResponse<Rendered>, ServiceError> {
         let q = self.check(scope, params)?;
         match &params.cursor {
             None => {
@@ -157,7 +156,7 @@ impl Service {
         q: &Checked,
         start_index: u64,
         view: &View,
-    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
+    ) -> Result<ListResponse<Rendered>, ServiceError> {
         let query = Query {
             filter: q.filter.clone(),
             sort: q.sort.clone(),
@@ -185,7 +184,7 @@ impl Service {
         ctx: &Ctx,
         items: Vec<StoredText>,
         view: &View,
-    ) -> Result<Vec<Box<RawValue>>, ServiceError> {
+    ) -> Result<Vec<Rendered>, ServiceError> {
         let groups = self
             .groups_for(ctx, items.iter().map(|s| s.id.clone()).collect())
             .await?;
@@ -201,7 +200,7 @@ impl Service {
                 .into_stored()
                 .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
             let rendered = self.render_with_groups(ctx, stored, view, Some(groups)).await?;
-            out.push(raw_value(&rendered.doc)?);
+            out.push(Rendered::of(&rendered.doc));
         }
         Ok(out)
     }
@@ -231,7 +230,7 @@ impl Service {
         cursor: &str,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse<Box<RawValue>>, ServiceError> {
+    ) -> Result<ListResponse<Rendered>, ServiceError> {
         if !self.store.capabilities().cursor {
             return Err(ScimError::invalid_value(
                 "this server's store cannot page by cursor (pagination.cursor is false in \
@@ -450,7 +449,7 @@ impl Service {
         scope: Scope,
         items: Vec<Stored>,
         view: &View,
-    ) -> Result<Vec<Box<RawValue>>, ServiceError> {
+    ) -> Result<Vec<Rendered>, ServiceError> {
         // Every user's groups in one store call for the page, not one each.
         let users: Vec<String> = if view.projection.includes(self.rt(Kind::User), "groups") {
             items
@@ -476,15 +475,10 @@ impl Service {
                     meta.entry("resourceType").or_insert_with(|| json!(kind.as_str()));
                 }
             }
-            out.push(raw_value(&doc)?);
+            out.push(Rendered::of(&doc));
         }
         Ok(out)
     }
-}
-
-/// A rendered resource as the JSON text a list page carries.
-fn raw_value(doc: &Value) -> Result<Box<RawValue>, ServiceError> {
-    serde_json::value::to_raw_value(doc).map_err(|e| ServiceError::Internal(format!("rendering a resource: {e}")))
 }
 
 /// What a merge produced.

@@ -576,3 +576,37 @@ async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
     let listed_plain = users.iter().find(|u| u["id"] == json!(plain)).unwrap();
     assert_eq!(listed_plain["groups"][0]["value"], json!(g));
 }
+
+/// `list_body` writes a page exactly as serde writes the same
+/// `ListResponse` of `Value`s: with and without resources, index or
+/// cursor paged, with strings that need escaping.
+#[test]
+fn a_list_body_is_the_list_response_serde_writes() {
+    use scim_core::messages::ListResponse;
+    let docs = vec![
+        json!({"id": "a", "emails": [{"value": "a@example.com"}], "n": 0.1}),
+        json!({"id": "b\"c", "displayName": "é\n"}),
+    ];
+    let pages = [
+        ListResponse::new(2, 1, docs.clone()),
+        ListResponse::new(7, 3, Vec::new()),
+        ListResponse {
+            next_cursor: Some("next\"1".into()),
+            previous_cursor: Some("prev".into()),
+            start_index: None,
+            ..ListResponse::new(9, 1, docs.clone())
+        },
+    ];
+    for want in pages {
+        let page = ListResponse {
+            schemas: want.schemas.clone(),
+            total_results: want.total_results,
+            start_index: want.start_index,
+            items_per_page: want.items_per_page,
+            next_cursor: want.next_cursor.clone(),
+            previous_cursor: want.previous_cursor.clone(),
+            resources: want.resources.iter().map(text::Rendered::of).collect(),
+        };
+        assert_eq!(list_body(page).unwrap(), serde_json::to_string(&want).unwrap());
+    }
+}
