@@ -58,12 +58,14 @@ pub(crate) fn to_i64(v: u64) -> i64 {
 pub(crate) const RESOURCE_COLUMNS: &str = "r.id, r.version, r.created, r.modified, r.doc";
 
 /// Raw resource columns, converted outside the row callback so that the
-/// callback's error type stays rusqlite's.
+/// callback's error type stays rusqlite's. The times are parsed from the
+/// row's own text (no `String` each); a bad one is kept as the error it
+/// will be.
 pub(crate) struct RawResource {
     id: String,
     version: i64,
-    created: String,
-    modified: String,
+    created: Result<DateTime<Utc>>,
+    modified: Result<DateTime<Utc>>,
     doc: String,
 }
 
@@ -72,8 +74,8 @@ impl RawResource {
         Ok(RawResource {
             id: row.get(0)?,
             version: row.get(1)?,
-            created: row.get(2)?,
-            modified: row.get(3)?,
+            created: parse_utc(row.get_ref(2)?.as_str()?),
+            modified: parse_utc(row.get_ref(3)?.as_str()?),
             doc: row.get(4)?,
         })
     }
@@ -83,8 +85,8 @@ impl RawResource {
             kind,
             id: self.id,
             version: version(self.version)?,
-            created: parse_utc(&self.created)?,
-            modified: parse_utc(&self.modified)?,
+            created: self.created?,
+            modified: self.modified?,
             doc: serde_json::from_str(&self.doc)?,
             members: None,
         })
@@ -96,8 +98,8 @@ impl RawResource {
             kind,
             id: self.id,
             version: version(self.version)?,
-            created: parse_utc(&self.created)?,
-            modified: parse_utc(&self.modified)?,
+            created: self.created?,
+            modified: self.modified?,
             doc: self.doc,
         })
     }

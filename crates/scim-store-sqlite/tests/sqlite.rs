@@ -463,3 +463,29 @@ async fn a_page_of_groups_at_the_range_limit_and_past_it_loses_no_membership() {
         "65 memberships in range: past the limit"
     );
 }
+
+/// A stored time this crate cannot read back is a backend error naming
+/// the row's fault, on every read that meets it, never a panic or a made-up
+/// time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_stored_time_is_an_error_on_every_read() {
+    let dir = TempDir::new("corrupt-time");
+    let (ctx, id) = {
+        let store = common::open(&dir, registry());
+        let ctx = tenant(&store, "corrupt-time").await;
+        let id = store.create(&ctx, Kind::User, user("late")).await.unwrap().id;
+        (ctx, id)
+    };
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    conn.execute("UPDATE resources SET modified = 'yesterday' WHERE id = ?1", [&id])
+        .unwrap();
+    drop(conn);
+    let store = common::open(&dir, registry());
+    let corrupt = |e: StoreError| matches!(&e, StoreError::Backend(m) if m.contains("bad timestamp 'yesterday'"));
+    let got = store.get(&ctx, Kind::User, &id, Load::default()).await.unwrap_err();
+    assert!(corrupt(got.clone()), "{got:?}");
+    let listed = store.query(&ctx, Kind::User, &Query::all(10)).await.unwrap_err();
+    assert!(corrupt(listed.clone()), "{listed:?}");
+    let text = store.query_text(&ctx, Kind::User, &Query::all(10)).await.unwrap_err();
+    assert!(corrupt(text.clone()), "{text:?}");
+}
