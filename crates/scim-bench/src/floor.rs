@@ -50,12 +50,17 @@ const GROUPS_IN_MEMORY: &str = "/groups-in-memory/scim/v2";
 /// comma when there are any: what `{"id":...,` is followed by when
 /// splicing. `None` when the text is not `{...}`.
 fn members_then_comma(object: &str) -> Option<String> {
-    let inner = object.trim().strip_prefix('{')?.strip_suffix('}')?.trim();
+    let inner = members(object)?;
     Some(if inner.is_empty() {
         String::new()
     } else {
         format!("{inner},")
     })
+}
+
+/// The members of a JSON object's text, without its braces.
+fn members(object: &str) -> Option<&str> {
+    Some(object.trim().strip_prefix('{')?.strip_suffix('}')?.trim())
 }
 
 fn e(what: &'static str) -> impl Fn(rusqlite::Error) -> String {

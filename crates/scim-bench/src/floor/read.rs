@@ -1,6 +1,6 @@
 //! The read floors (W2, W3, W6): stored text by key, bare or rendered.
 
-use super::{GROUPS_IN_MEMORY, RENDERED, SCIM_JSON, e, members_then_comma};
+use super::{GROUPS_IN_MEMORY, RENDERED, SCIM_JSON, e, members};
 use actix_web::{HttpRequest, HttpResponse, web};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -190,9 +190,19 @@ fn push_group(list: &mut String, group: &str, display: &str, base: &str) {
     if !list.is_empty() {
         list.push(',');
     }
-    list.push_str(&format!(
-        "{{\"value\":\"{group}\",\"$ref\":\"{base}/Groups/{group}\",\"display\":{display},\"type\":\"direct\"}}"
-    ));
+    for part in [
+        "{\"value\":\"",
+        group,
+        "\",\"$ref\":\"",
+        base,
+        "/Groups/",
+        group,
+        "\",\"display\":",
+        display,
+        ",\"type\":\"direct\"}",
+    ] {
+        list.push_str(part);
+    }
 }
 
 /// How the users of a request are selected (`?1` tenant, `?2` key).
@@ -243,12 +253,36 @@ impl Row {
             modified,
             doc,
         } = self;
-        let body = members_then_comma(&doc).unwrap_or_default();
-        let groups = groups.map(|g| format!("\"groups\":[{g}],")).unwrap_or_default();
-        format!(
-            "{{\"id\":\"{id}\",{body}{groups}\"meta\":{{\"resourceType\":\"User\",\"created\":\"{created}\",\
-             \"lastModified\":\"{modified}\",\"version\":\"W/\\\"{version}\\\"\",\"location\":\"{base}/Users/{id}\"}}}}"
-        )
+        let body = members(&doc).unwrap_or_default();
+        let groups = groups.unwrap_or_default();
+        // Written into one buffer sized for all of it, as the real server
+        // writes its text path: nothing is moved while it grows.
+        let mut out = String::with_capacity(doc.len() + groups.len() + 2 * id.len() + base.len() + 200);
+        let version = version.to_string();
+        for part in [
+            "{\"id\":\"",
+            &id,
+            "\",",
+            body,
+            if body.is_empty() { "" } else { "," },
+            if groups.is_empty() { "" } else { "\"groups\":[" },
+            groups,
+            if groups.is_empty() { "" } else { "]," },
+            "\"meta\":{\"resourceType\":\"User\",\"created\":\"",
+            &created,
+            "\",\"lastModified\":\"",
+            &modified,
+            "\",\"version\":\"W/\\\"",
+            &version,
+            "\\\"\",\"location\":\"",
+            base,
+            "/Users/",
+            &id,
+            "\"}}",
+        ] {
+            out.push_str(part);
+        }
+        out
     }
 }
 
@@ -261,11 +295,20 @@ pub(super) fn failed(err: impl std::fmt::Display) -> HttpResponse {
 }
 
 fn list(total: usize, start: usize, docs: &[String]) -> String {
-    format!(
-        "{{\"schemas\":[\"{LIST_URN}\"],\"totalResults\":{total},\"startIndex\":{start},\"itemsPerPage\":{},\"Resources\":[{}]}}",
-        docs.len(),
-        docs.join(",")
-    )
+    let head = format!(
+        "{{\"schemas\":[\"{LIST_URN}\"],\"totalResults\":{total},\"startIndex\":{start},\"itemsPerPage\":{},\"Resources\":[",
+        docs.len()
+    );
+    let mut out = String::with_capacity(head.len() + docs.iter().map(|d| d.len() + 1).sum::<usize>() + 2);
+    out.push_str(&head);
+    for (i, doc) in docs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(doc);
+    }
+    out.push_str("]}");
+    out
 }
 
 pub(super) async fn healthz() -> HttpResponse {
