@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Instructions per request, counted by callgrind: the figure that does not
+# move with the other tenants of a shared machine (CPU time per request
+# moved by 2x between runs of one build here). Used to judge a change to a
+# read path before a full `just bench` (docs/performance.md).
+#
+#   scripts/instructions.sh DIR TARGET [WORKLOAD] [REQUESTS]
+#
+# DIR       a run directory kept by `scim-bench --keep` (its scim.db and the
+#           tenant `bench`); it is copied, not changed.
+# TARGET    server: target/release/scim-server (or $SERVER_BIN) with a new
+#                   token of `bench`;
+#           floor:  `scim-bench --floor-server`, rendered (`/rendered`);
+#           floor-memory: the same with groups from memory.
+# WORKLOAD  w6 (default): GET /Users?startIndex=N&count=100, the same N
+#           sequence every run; healthz: GET /healthz.
+# REQUESTS  counted requests (default 60), after 5 uncounted ones.
+#
+# Requests are sent one at a time by curl, whose own work is not counted.
+set -euo pipefail
+
+dir=${1:?usage: scripts/instructions.sh DIR TARGET [WORKLOAD] [REQUESTS]}
+target=${2:?usage: scripts/instructions.sh DIR TARGET [WORKLOAD] [REQUESTS]}
+workload=${3:-w6}
+requests=${4:-60}
+root=$(cd "$(dirname "$0")/.." && pwd)
+server_bin=${SERVER_BIN:-$root/target/release/scim-server}
+bench_bin=$root/target/release/scim-bench
+for tool in valgrind callgrind_control callgrind_annotate curl; do
+    command -v "$tool" >/dev/null || { echo "instructions.sh: needs $tool" >&2; exit 1; }
+done
+
+work=$(mktemp -d)
+trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+cp "$dir/scim.db" "$work/scim.db"
+out=$work/callgrind.out
+
+prefix=""
+auth=()
+case "$target" in
+server)
+    for k in $(env | grep -o '^SCIM__[A-Z_]*' || true); do unset "$k"; done
+    export SCIM__STORAGE__SQLITE__PATH=$work/scim.db SCIM__STORAGE__SQLITE__SYNCHRONOUS=full
+    port=$((20000 + RANDOM % 20000))
+    export SCIM__SERVER__BIND=127.0.0.1:$port
+    token=$("$server_bin" token create --tenant bench --description instructions.sh)
+    auth=(-H "Authorization: Bearer $token")
+    (cd "$work" && exec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+        "$server_bin" serve >/dev/null 2>"$work/valgrind.log") &
+    pid=$!
+    addr=127.0.0.1:$port
+    ;;
+floor | floor-memory)
+    [ "$target" = floor ] && prefix=/rendered || prefix=/groups-in-memory
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+        "$bench_bin" --floor-server "$work/scim.db" --synchronous full >"$work/stdout" 2>"$work/valgrind.log" &
+    pid=$!
+    addr=""
+    ;;
+*)
+    echo "instructions.sh: TARGET is server, floor or floor-memory" >&2
+    exit 1
+    ;;
+esac
+
+for _ in $(seq 1 600); do
+    if [ -z "${addr:-}" ]; then
+        addr=$(grep -o 'listening [^ ]*' "$work/stdout" 2>/dev/null | awk '{print $2}' || true)
+    fi
+    if [ -n "$addr" ] && curl -sf "http://$addr/healthz" >/dev/null 2>&1; then
+        break
+    fi
+    sleep 0.2
+done
+
+request() {
+    local path
+    case "$workload" in
+    w6) path="$prefix/scim/v2/Users?startIndex=$(($1 * 15485863 % 99800 + 1))&count=100" ;;
+    healthz) path=/healthz ;;
+    *) echo "instructions.sh: WORKLOAD is w6 or healthz" >&2; exit 1 ;;
+    esac
+    curl -s -o /dev/null -w '%{http_code}\n' "${auth[@]}" "http://$addr$path"
+}
+
+for i in 1 2 3 4 5; do request $((i + 1000)) >/dev/null; done
+callgrind_control -i on "$pid" >/dev/null 2>&1
+statuses=$(for i in $(seq 1 "$requests"); do request "$i"; done | sort | uniq -c | tr -s ' ')
+callgrind_control -i off "$pid" >/dev/null 2>&1
+callgrind_control -d "$pid" >/dev/null 2>&1
+if [ "$(echo "$statuses" | awk '$2 != 200' | wc -l)" -ne 0 ]; then
+    echo "instructions.sh: not every request answered 200: $statuses" >&2
+    exit 1
+fi
+total=$(callgrind_annotate "$out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
+echo "$target $workload: $((total / requests)) instructions per request ($requests requests, $total in all)"
