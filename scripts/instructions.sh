@@ -7,7 +7,9 @@
 #   scripts/instructions.sh DIR TARGET [WORKLOAD] [REQUESTS]
 #
 # DIR       a run directory kept by `scim-bench --keep` (its scim.db and the
-#           tenant `bench`); it is copied, not changed.
+#           tenant `bench`, 100,000 users as scim-bench preloads them:
+#           W6 pages start anywhere up to user 99,800); it is copied, not
+#           changed.
 # TARGET    server: target/release/scim-server (or $SERVER_BIN) with a new
 #                   token of `bench`;
 #           floor:  `scim-bench --floor-server`, rendered (`/rendered`);
@@ -30,8 +32,16 @@ for tool in valgrind callgrind_control callgrind_annotate curl; do
     command -v "$tool" >/dev/null || { echo "instructions.sh: needs $tool" >&2; exit 1; }
 done
 
+[ "$requests" -gt 0 ] || { echo "instructions.sh: REQUESTS must be above 0" >&2; exit 1; }
+fail() {
+    echo "instructions.sh: $1" >&2
+    [ -f "$work/valgrind.log" ] && tail -5 "$work/valgrind.log" >&2
+    exit 1
+}
+
+pid=""
 work=$(mktemp -d)
-trap 'kill "$pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "${pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 cp "$dir/scim.db" "$work/scim.db"
 out=$work/callgrind.out
 
@@ -39,7 +49,7 @@ prefix=""
 auth=()
 case "$target" in
 server)
-    for k in $(env | grep -o '^SCIM__[A-Z_]*' || true); do unset "$k"; done
+    for k in $(env | grep -o '^SCIM__[A-Za-z0-9_]*' || true); do unset "$k"; done
     export SCIM__STORAGE__SQLITE__PATH=$work/scim.db SCIM__STORAGE__SQLITE__SYNCHRONOUS=full
     port=$((20000 + RANDOM % 20000))
     export SCIM__SERVER__BIND=127.0.0.1:$port
@@ -70,8 +80,10 @@ for _ in $(seq 1 600); do
     if [ -n "$addr" ] && curl -sf "http://$addr/healthz" >/dev/null 2>&1; then
         break
     fi
+    kill -0 "$pid" 2>/dev/null || fail "the $target under valgrind exited during start-up"
     sleep 0.2
 done
+[ -n "$addr" ] && curl -sf "http://$addr/healthz" >/dev/null 2>&1 || fail "the $target did not answer /healthz within 120 s"
 
 request() {
     local path
@@ -80,17 +92,19 @@ request() {
     healthz) path=/healthz ;;
     *) echo "instructions.sh: WORKLOAD is w6 or healthz" >&2; exit 1 ;;
     esac
-    curl -s -o /dev/null -w '%{http_code}\n' "${auth[@]}" "http://$addr$path"
+    curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' "${auth[@]}" "http://$addr$path" || true
 }
 
 for i in 1 2 3 4 5; do request $((i + 1000)) >/dev/null; done
-callgrind_control -i on "$pid" >/dev/null 2>&1
+callgrind_control -i on "$pid" >/dev/null || fail "callgrind_control cannot reach pid $pid"
 statuses=$(for i in $(seq 1 "$requests"); do request "$i"; done | sort | uniq -c | tr -s ' ')
-callgrind_control -i off "$pid" >/dev/null 2>&1
-callgrind_control -d "$pid" >/dev/null 2>&1
+callgrind_control -i off "$pid" >/dev/null || fail "callgrind_control cannot reach pid $pid"
+callgrind_control -d "$pid" >/dev/null || fail "callgrind_control could not dump pid $pid"
 if [ "$(echo "$statuses" | awk '$2 != 200' | wc -l)" -ne 0 ]; then
     echo "instructions.sh: not every request answered 200: $statuses" >&2
     exit 1
 fi
+[ -f "$out.1" ] || fail "callgrind wrote no dump ($out.1)"
 total=$(callgrind_annotate "$out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
+[[ "$total" =~ ^[0-9]+$ ]] || fail "no instruction total in $out.1"
 echo "$target $workload: $((total / requests)) instructions per request ($requests requests, $total in all)"

@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use chrono::{DateTime, SubsecRound, Utc};
 use rusqlite::Row;
+use rusqlite::types::ValueRef;
 use scim_core::members::MemberKind;
 use scim_store::{Kind, Stored, StoredText};
 use serde_json::Value;
@@ -29,6 +30,14 @@ pub(crate) fn parse_utc(s: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::Corrupt(format!("bad timestamp '{s}': {e}")))
+}
+
+/// A time column of a resource row: RFC 3339 text, as this crate writes it.
+fn stored_time(value: ValueRef<'_>, column: &str) -> Result<DateTime<Utc>> {
+    match value.as_str() {
+        Ok(text) => parse_utc(text),
+        Err(_) => Err(Error::Corrupt(format!("{column} is {}, not a time", value.data_type()))),
+    }
 }
 
 pub(crate) fn parse_kind(s: &str) -> Result<Kind> {
@@ -74,8 +83,8 @@ impl RawResource {
         Ok(RawResource {
             id: row.get(0)?,
             version: row.get(1)?,
-            created: parse_utc(row.get_ref(2)?.as_str()?),
-            modified: parse_utc(row.get_ref(3)?.as_str()?),
+            created: stored_time(row.get_ref(2)?, "created"),
+            modified: stored_time(row.get_ref(3)?, "modified"),
             doc: row.get(4)?,
         })
     }

@@ -488,4 +488,16 @@ async fn a_corrupt_stored_time_is_an_error_on_every_read() {
     assert!(corrupt(listed.clone()), "{listed:?}");
     let text = store.query_text(&ctx, Kind::User, &Query::all(10)).await.unwrap_err();
     assert!(corrupt(text.clone()), "{text:?}");
+    drop(store);
+    // A time that is not even text says which column and what it holds.
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    conn.execute("UPDATE resources SET created = x'00' WHERE id = ?1", [&id])
+        .unwrap();
+    drop(conn);
+    let store = common::open(&dir, registry());
+    let got = store.get(&ctx, Kind::User, &id, Load::default()).await.unwrap_err();
+    assert!(
+        matches!(&got, StoreError::Backend(m) if m.contains("created is Blob, not a time")),
+        "{got:?}"
+    );
 }

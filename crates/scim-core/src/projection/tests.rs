@@ -249,11 +249,22 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
         "{\"userName\":",
         "{\"user\\u004eame\":\"x\"}",
         "{\"userName\":\"a\",\"userName\":\"b\"}",
-        // Space between members, which serde_json never writes, would
-        // end up inside a member's text.
+        // Space around a top-level colon or comma, which serde_json
+        // never writes, would end up inside a member's text.
         "{ \"userName\":\"a\"}",
         "{\"userName\":\"a\", \"active\":true}",
+        "{\"userName\":\"a\" ,\"active\":true}",
+        "{\"userName\" :\"a\"}",
+        "{\"userName\": \"a\"}",
+        "{\"userName\":\"a\" }",
     ] {
         assert!(unchanged_by_default(u, text).is_none(), "{text}");
     }
+    // Space after the document is not part of any member.
+    let members = unchanged_by_default(u, "{\"userName\":\"a\",\"active\":true}\n").unwrap();
+    assert_eq!(
+        members,
+        [("userName", "\"userName\":\"a\""), ("active", "\"active\":true")]
+    );
+    assert_eq!(unchanged_by_default(u, "{}"), Some(Vec::new()));
 }

@@ -16,8 +16,8 @@ use std::fmt;
 /// `request`, no empty or scalar complex value. Each member is its name
 /// and its text as written (`"name":value`), borrowed from `doc`. `None`
 /// otherwise, or when `doc` is not a JSON object, writes a name with
-/// escapes, or has anything between a comma and the next name (serde_json
-/// writes none).
+/// escapes, or does not write its members as serde_json does (space
+/// around a colon or comma, say).
 ///
 /// One pass: each value is checked as it is parsed, and the first thing
 /// the projection would change ends it.
@@ -35,9 +35,12 @@ pub fn unchanged_by_default<'a>(rt: &ResourceType, doc: &'a str) -> Option<Vec<(
 
 /// Each member's text, from its name's opening quote to the comma before
 /// the next name (or the closing brace), found from where the borrowed
-/// names lie in `doc`.
+/// names lie in `doc`. Only members written as serde_json writes them,
+/// `"name":value` with nothing around the colon and commas, so that each
+/// text is exactly its name and value; `None` otherwise.
 fn member_texts<'a>(doc: &'a str, names: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
     let bytes = doc.as_bytes();
+    let space = |at: usize| bytes.get(at).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
     // The opening quote of each name.
     let starts: Vec<usize> = names
         .iter()
@@ -50,10 +53,20 @@ fn member_texts<'a>(doc: &'a str, names: &[&'a str]) -> Option<Vec<(&'a str, &'a
     let mut out = Vec::with_capacity(names.len());
     for (i, (name, start)) in names.iter().zip(&starts).enumerate() {
         let before = if i == 0 { b'{' } else { b',' };
-        if *start == 0 || bytes.get(start - 1) != Some(&before) {
+        let colon = start + name.len() + 2;
+        let end = match starts.get(i + 1) {
+            Some(next) => next.checked_sub(1)?,
+            None => close,
+        };
+        let compact = start.checked_sub(1).and_then(|at| bytes.get(at)) == Some(&before)
+            && bytes.get(*start) == Some(&b'"')
+            && bytes.get(colon - 1) == Some(&b'"')
+            && bytes.get(colon) == Some(&b':')
+            && !space(colon + 1)
+            && !space(end.checked_sub(1)?);
+        if !compact {
             return None;
         }
-        let end = starts.get(i + 1).map_or(close, |next| next - 1);
         out.push((*name, doc.get(*start..end)?));
     }
     Some(out)

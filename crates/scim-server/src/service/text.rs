@@ -1,6 +1,8 @@
-//! Rendering a user of a list page from its stored JSON text, without
-//! building a `Value`: the stored members are copied as they are, and `id`,
-//! `meta` and `groups` are written around them.
+//! List pages as JSON text: `Rendered`, one resource's text, and
+//! `list_body`, the page written around them; and `render_user`, a user of
+//! a list page rendered from its stored JSON text without building a
+//! `Value`: the stored members are copied as they are, and `id`, `meta`
+//! and `groups` are written around them.
 //!
 //! Why: a page of 100 users rendered through `Value` parses, rebuilds,
 //! projects and serialises every document, several allocations per member;
@@ -263,7 +265,8 @@ mod tests {
             out.push('"');
             assert_eq!(out, scim_core::etag::render(version));
         }
-        // Every special byte at every place in and after the 8-byte words.
+        // Every special byte at every place, in strings shorter and longer
+        // than a vector register.
         for special in ['\u{0}', '\u{1f}', '"', '\\'] {
             for at in 0..21 {
                 let mut s: Vec<char> = vec!['a'; 21];
