@@ -318,7 +318,7 @@ fn parse_list(text: Option<&str>) -> Result<Vec<AttrPath>, ScimError> {
 }
 
 mod text;
-pub use text::unchanged_by_default;
+pub use text::UnchangedByDefault;
 
 #[cfg(test)]
 mod tests;

@@ -200,13 +200,14 @@ fn canonical_documents_keep_their_order_and_others_are_respelled() {
     assert_eq!(rebuilt, got, "the in-place and the rebuilt results differ");
 }
 
-/// `unchanged_by_default` says a document is kept as it is only when the
+/// `UnchangedByDefault` says a document is kept as it is only when the
 /// default projection returns exactly that document, and says so for the
 /// documents stores hold; documents the projection changes are refused.
 #[test]
 fn unchanged_by_default_agrees_with_the_default_projection() {
     let reg = Registry::builtin();
     let u = reg.user();
+    let check = UnchangedByDefault::new(u);
     let kept = [
         json!({"schemas": [USER_URN], "userName": "a", "name": {"givenName": "A"}, "active": true,
                "emails": [{"value": "a@x", "type": "work", "primary": true}]}),
@@ -227,7 +228,7 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
     for doc in kept.iter().chain(&changed) {
         let text = doc.to_string();
         let projected = default.apply(u, doc).to_string();
-        match unchanged_by_default(u, &text) {
+        match check.members(&text) {
             Some(members) => {
                 assert_eq!(projected, text, "said unchanged, but the projection changes {text}");
                 assert_eq!(members.len(), doc.as_object().map_or(0, Map::len), "{text}");
@@ -242,7 +243,7 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
         }
     }
     for doc in &kept {
-        assert!(unchanged_by_default(u, &doc.to_string()).is_some(), "{doc}");
+        assert!(check.members(&doc.to_string()).is_some(), "{doc}");
     }
     for text in [
         "[1]",
@@ -257,14 +258,109 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
         "{\"userName\" :\"a\"}",
         "{\"userName\": \"a\"}",
         "{\"userName\":\"a\" }",
+        // A name twice in an inner object, which a `Value` keeps once.
+        "{\"emails\":[{\"value\":\"a\",\"value\":\"b\"}]}",
+        "{\"name\":{\"givenName\":\"a\",\"GIVENNAME\":\"b\"}}",
+        "{\"displayName\":[{\"a\":1,\"a\":2}]}",
     ] {
-        assert!(unchanged_by_default(u, text).is_none(), "{text}");
+        assert!(check.members(text).is_none(), "{text}");
     }
+    let ent = format!("{{\"{ENTERPRISE_USER_URN}\":{{\"department\":\"a\",\"department\":\"b\"}}}}");
+    assert!(check.members(&ent).is_none(), "{ent}");
+    let ent = format!("{{\"{ENTERPRISE_USER_URN}\":{{\"department\":\"a\",\"division\":\"b\"}}}}");
+    assert!(check.members(&ent).is_some(), "{ent}");
     // Space after the document is not part of any member.
-    let members = unchanged_by_default(u, "{\"userName\":\"a\",\"active\":true}\n").unwrap();
+    let members = check.members("{\"userName\":\"a\",\"active\":true}\n").unwrap();
     assert_eq!(
         members,
         [("userName", "\"userName\":\"a\""), ("active", "\"active\":true")]
     );
-    assert_eq!(unchanged_by_default(u, "{}"), Some(Vec::new()));
+    assert_eq!(check.members("{}"), Some(Vec::new()));
+}
+
+/// Documents `UnchangedByDefault` keeps, with what a mutation can turn
+/// into each kind of JSON value: escapes, non-ASCII text, integers at the
+/// ends of their range, fractions and exponents, nested arrays and objects (a simple attribute's
+/// value is kept as it is, whatever it holds).
+fn documents_to_mutate() -> Vec<String> {
+    vec![
+        json!({"schemas": [USER_URN], "userName": "a\"b\\c\nd\te\u{8}\u{c}\r/\u{1}\u{1f}",
+               "nickName": "ü€𝄞", "active": true, "title": -42, "locale": 18446744073709551615u64,
+               "displayName": [1, {"a": null, "b": false}, [], {}, -9223372036854775808i64, 0],
+               "timezone": [0.30000000000000004, -1.5e-7, 1e20, 2.5, -0.0]})
+        .to_string(),
+        json!({"schemas": [USER_URN, ENTERPRISE_USER_URN], "userName": "b", "name": {"givenName": "B"},
+               "emails": [{"value": "b@x", "type": "work", "primary": true}, {"value": "b@y"}],
+               ENTERPRISE_USER_URN: {"department": "R&D", "manager": {"value": "m1"}}})
+        .to_string(),
+    ]
+}
+
+/// Whatever `UnchangedByDefault` accepts, the `Value` path writes byte
+/// for byte: each document above is mutated at every byte (a byte replaced
+/// by, or preceded by, one of JSON's structural bytes, digits, letters,
+/// space or a control character; or dropped), and every mutation accepted
+/// must parse, be kept by the default projection as written, and rejoin
+/// from its members' texts.
+#[test]
+fn unchanged_by_default_accepts_only_what_the_value_path_writes_the_same() {
+    let reg = Registry::builtin();
+    let u = reg.user();
+    let check = UnchangedByDefault::new(u);
+    let default = Projection::default();
+    let bytes: &[u8] = b"\"\\/{}[],: \n\x01019-+.eEtnulfa";
+    let (mut accepted, mut tried) = (0, 0);
+    for doc in documents_to_mutate() {
+        assert!(check.members(&doc).is_some(), "{doc}");
+        let doc = doc.as_bytes();
+        for at in 0..doc.len() {
+            let mut mutations: Vec<Vec<u8>> = vec![[&doc[..at], &doc[at + 1..]].concat()];
+            for b in bytes {
+                mutations.push([&doc[..at], &[*b], &doc[at + 1..]].concat());
+                mutations.push([&doc[..at], &[*b], &doc[at..]].concat());
+            }
+            for mutation in mutations {
+                // Bytes replaced inside a non-ASCII character.
+                let Ok(text) = String::from_utf8(mutation) else {
+                    continue;
+                };
+                tried += 1;
+                let Some(members) = check.members(&text) else { continue };
+                accepted += 1;
+                let value: Value =
+                    serde_json::from_str(&text).unwrap_or_else(|e| panic!("accepted {text:?}, which is not JSON: {e}"));
+                assert_eq!(
+                    default.apply(u, &value).to_string(),
+                    text,
+                    "accepted, but the Value path writes otherwise"
+                );
+                let texts: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
+                assert_eq!(format!("{{{}}}", texts.join(",")), text, "members of {text:?}");
+            }
+        }
+    }
+    // Most mutations break the document or change it; many do not (a
+    // letter for a letter in a value) and must still be accepted.
+    assert!(accepted > 1000, "only {accepted} of {tried} mutations accepted");
+}
+
+/// Nesting: accepted exactly as deep as serde_json parses.
+#[test]
+fn unchanged_by_default_nests_as_deep_as_serde_json() {
+    let reg = Registry::builtin();
+    let u = reg.user();
+    let check = UnchangedByDefault::new(u);
+    let mut answers = Vec::new();
+    for levels in [126, 127, 128, 129] {
+        let arrays = levels - 1;
+        let text = format!(
+            "{{\"userName\":\"a\",\"displayName\":{}{}}}",
+            "[".repeat(arrays),
+            "]".repeat(arrays)
+        );
+        let parsed = serde_json::from_str::<Value>(&text).is_ok();
+        assert_eq!(check.members(&text).is_some(), parsed, "{levels} levels");
+        answers.push(parsed);
+    }
+    assert_eq!(answers, [true, true, false, false]);
 }

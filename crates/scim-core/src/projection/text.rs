@@ -2,248 +2,419 @@
 //! decided on its JSON text without building a `Value`: the same rules as
 //! `Projection::apply_owned` under no `attributes`/`excludedAttributes`
 //! (`project_member`, `keep_attr`, `project_attr`), for renderers that copy
-//! stored text instead of projecting it (the server's list pages). A test
-//! holds the two to the same answer.
+//! stored text instead of projecting it (the server's list pages).
+//!
+//! The text is read by `Compact`, a strict reader of JSON as serde_json
+//! writes it (what stores hold): no whitespace between tokens, only the
+//! escapes serde_json writes, numbers only as it writes them, no repeated
+//! name. Anything
+//! else, valid JSON or not, is refused and the caller renders through
+//! `Value`, so a refusal costs speed, never correctness: what is accepted
+//! is exactly what the `Value` path would write (a test mutates documents
+//! byte by byte to hold it to that). Why not serde_json: its visitors cost
+//! ~7,000 instructions for a 290-byte user, a quarter of a page of 100
+//! (docs/performance.md).
 
 use crate::schema::{AttributeDef, ResourceType, Returned, Schema};
-use serde::de::{DeserializeSeed, Deserializer, Error, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use std::fmt;
 
-/// The top-level members of `doc` (a resource of type `rt`, as JSON text),
-/// when `Projection::default().apply_owned` would return the document
-/// unchanged: every name spelled as the schema spells it and given once,
-/// no unknown member or sub-attribute, nothing `returned: never` or
-/// `request`, no empty or scalar complex value. Each member is its name
-/// and its text as written (`"name":value`), borrowed from `doc`. `None`
-/// otherwise, or when `doc` is not a JSON object, writes a name with
-/// escapes, or does not write its members as serde_json does (space
-/// around a colon or comma, say).
-///
-/// One pass: each value is checked as it is parsed, and the first thing
-/// the projection would change ends it.
-pub fn unchanged_by_default<'a>(rt: &ResourceType, doc: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
-    let mut de = serde_json::Deserializer::from_str(doc);
-    let names = de.deserialize_map(TopLevel { rt }).ok()?;
-    de.end().ok()?;
-    // A repeated name is one member in a `Value` (the last value wins).
-    let repeated = names.iter().enumerate().any(|(i, name)| names[..i].contains(name));
-    if repeated {
-        return None;
-    }
-    member_texts(doc, &names)
+/// How deep values may nest, the top-level object included: serde_json's
+/// own limit, so that nothing refused by the `Value` path is accepted here.
+const DEPTH: u32 = 127;
+
+/// Most members a generic object (inside a simple attribute's value) may
+/// have here: their names are kept on the stack to refuse a repeated one.
+const MEMBERS: usize = 16;
+
+/// What the default projection does with the top-level members of one
+/// resource type's documents, by name, looked up once (the server keeps
+/// one for users): `members` then reads each document. It holds copies of
+/// the schemas' parts it needs, so a registry cannot change under it.
+#[derive(Debug, Clone)]
+pub struct UnchangedByDefault {
+    /// Each name a document may hold, spelled as the projection spells it,
+    /// and what it is.
+    names: Vec<(String, Top)>,
+    /// `names`' indexes by the length of the name.
+    by_len: Vec<Vec<usize>>,
 }
 
-/// Each member's text, from its name's opening quote to the comma before
-/// the next name (or the closing brace), found from where the borrowed
-/// names lie in `doc`. Only members written as serde_json writes them,
-/// `"name":value` with nothing around the colon and commas, so that each
-/// text is exactly its name and value; `None` otherwise.
-fn member_texts<'a>(doc: &'a str, names: &[&'a str]) -> Option<Vec<(&'a str, &'a str)>> {
-    let bytes = doc.as_bytes();
-    let space = |at: usize| bytes.get(at).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'));
-    // The opening quote of each name.
-    let starts: Vec<usize> = names
-        .iter()
-        .map(|name| (name.as_ptr() as usize).checked_sub(doc.as_ptr() as usize + 1))
-        .collect::<Option<_>>()?;
-    let close = doc.trim_end().len().checked_sub(1)?;
-    if bytes.get(close) != Some(&b'}') {
-        return None;
-    }
-    let mut out = Vec::with_capacity(names.len());
-    for (i, (name, start)) in names.iter().zip(&starts).enumerate() {
-        let before = if i == 0 { b'{' } else { b',' };
-        let colon = start + name.len() + 2;
-        let end = match starts.get(i + 1) {
-            Some(next) => next.checked_sub(1)?,
-            None => close,
-        };
-        let compact = start.checked_sub(1).and_then(|at| bytes.get(at)) == Some(&before)
-            && bytes.get(*start) == Some(&b'"')
-            && bytes.get(colon - 1) == Some(&b'"')
-            && bytes.get(colon) == Some(&b':')
-            && !space(colon + 1)
-            && !space(end.checked_sub(1)?);
-        if !compact {
-            return None;
-        }
-        out.push((*name, doc.get(*start..end)?));
-    }
-    Some(out)
+/// A top-level member the default projection keeps (`project_member`).
+#[derive(Debug, Clone)]
+enum Top {
+    /// `schemas`, kept as it is.
+    Schemas,
+    /// An extension's object.
+    Extension(Schema),
+    /// An attribute of the core schema or the common ones.
+    Attr(AttributeDef),
 }
 
-/// Why a pass stops: the default projection would change the document.
-fn changed<E: Error>() -> E {
-    E::custom("the default projection changes this document")
-}
-
-/// The top-level object: its names, each value checked (`Member`).
-struct TopLevel<'r> {
-    rt: &'r ResourceType,
-}
-
-impl<'de> Visitor<'de> for TopLevel<'_> {
-    type Value = Vec<&'de str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut names = Vec::with_capacity(16);
-        while let Some(name) = map.next_key::<&'de str>()? {
-            map.next_value_seed(Member { rt: self.rt, name })?;
-            names.push(name);
-        }
-        Ok(names)
-    }
-}
-
-/// One top-level member's value (`Projection::apply_owned`,
-/// `project_member`): `schemas` as it is, an extension's object, or an
-/// attribute of the core schema or the common ones.
-struct Member<'r> {
-    rt: &'r ResourceType,
-    name: &'r str,
-}
-
-impl<'de> DeserializeSeed<'de> for Member<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        let (rt, name) = (self.rt, self.name);
-        if name == "schemas" {
-            return de.deserialize_ignored_any(IgnoredAny).map(|_| ());
-        }
-        if let Some(ext) = rt.extension(name) {
-            return if ext.id == name {
-                de.deserialize_map(Extension { ext })
-            } else {
-                Err(changed())
-            };
-        }
-        match rt.common().attribute(name).or_else(|| rt.core.attribute(name)) {
-            Some(def) if def.name == name => Attr { def }.deserialize(de),
-            _ => Err(changed()),
-        }
-    }
-}
-
-/// An extension object: every member a canonically spelled attribute of
-/// the extension that is itself unchanged, and at least one.
-struct Extension<'r> {
-    ext: &'r Schema,
-}
-
-impl<'de> Visitor<'de> for Extension<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an extension object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut any = false;
-        while let Some(name) = map.next_key::<&'de str>()? {
-            match self.ext.attribute(name) {
-                Some(def) if def.name == name => map.next_value_seed(Attr { def })?,
-                _ => return Err(changed()),
+impl UnchangedByDefault {
+    pub fn new(rt: &ResourceType) -> Self {
+        let extensions = rt.extensions.iter().map(|ext| ext.schema.id.as_str());
+        let attributes = rt.common().attributes.iter().chain(&rt.core.attributes);
+        let mut names = vec![("schemas".to_string(), Top::Schemas)];
+        for name in extensions.chain(attributes.map(|def| def.name.as_str())) {
+            if let Some(top) = top_member(rt, name).filter(|_| names.iter().all(|(seen, _)| seen != name)) {
+                names.push((name.to_string(), top));
             }
-            any = true;
         }
-        if any { Ok(()) } else { Err(changed()) }
-    }
-}
-
-/// One attribute under the default projection (`project_attr`): dropped
-/// if `never` or `request`; kept as it is if simple or `always`; a complex
-/// value only if it (or each element, at least one) is a non-empty object
-/// of sub-attributes that are all kept.
-struct Attr<'r> {
-    def: &'r AttributeDef,
-}
-
-impl<'de> DeserializeSeed<'de> for Attr<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
-        let def = self.def;
-        match def.returned {
-            Returned::Never | Returned::Request => Err(changed()),
-            Returned::Always => de.deserialize_ignored_any(IgnoredAny).map(|_| ()),
-            Returned::Default if !def.is_complex() => de.deserialize_ignored_any(IgnoredAny).map(|_| ()),
-            Returned::Default => match de.deserialize_any(ComplexValue { def, element: false })? {
-                true => Ok(()),
-                false => Err(changed()),
-            },
+        let mut by_len = vec![Vec::new(); names.iter().map(|(name, _)| name.len() + 1).max().unwrap_or(0)];
+        for (i, (name, _)) in names.iter().enumerate() {
+            by_len[name.len()].push(i);
         }
+        UnchangedByDefault { names, by_len }
     }
-}
 
-/// A complex value, or an array of them (`element: false`), or one
-/// element of such an array (`element: true`), checked without building it:
-/// `true` when it is kept whole.
-struct ComplexValue<'a> {
-    def: &'a AttributeDef,
-    element: bool,
-}
-
-impl<'de> DeserializeSeed<'de> for ComplexValue<'_> {
-    type Value = bool;
-    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<bool, D::Error> {
-        de.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ComplexValue<'_> {
-    type Value = bool;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a complex value")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<bool, A::Error> {
-        kept_whole(self.def, map)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
-        // An array inside an array is dropped by the projection.
-        let mut any = false;
-        let mut all = !self.element;
-        while let Some(kept) = seq.next_element_seed(ComplexValue {
-            def: self.def,
-            element: true,
-        })? {
-            any = true;
-            all &= kept;
+    /// The top-level members of `doc` (a resource of this type, as JSON
+    /// text), when `Projection::default().apply_owned` would return the
+    /// document unchanged: every name spelled as the schema spells it and
+    /// given once, no unknown member or sub-attribute, nothing `returned:
+    /// never` or `request`, no empty or scalar complex value. Each member
+    /// is its name and its text as written (`"name":value`), borrowed from
+    /// `doc`. `None` otherwise, or when `doc` is not a JSON object written
+    /// as serde_json writes one (see the module doc), or writes a name
+    /// with escapes.
+    ///
+    /// One pass: each value is checked as it is read, and the first thing
+    /// the projection would change ends it.
+    pub fn members<'a>(&self, doc: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
+        let mut text = Compact { text: doc, at: 0 };
+        text.expect(b'{')?;
+        let mut members: Vec<(&str, &str)> = Vec::with_capacity(16);
+        if !text.eat(b'}') {
+            // Which of `names` were seen: a repeated name is one member in
+            // a `Value` (the last wins).
+            let mut seen = Seen::default();
+            loop {
+                let start = text.at;
+                let name = text.name()?;
+                let (i, top) = self.lookup(name)?;
+                seen.first(i)?;
+                match top {
+                    Top::Schemas => text.value(DEPTH - 1)?,
+                    Top::Extension(ext) => extension(&mut text, ext)?,
+                    Top::Attr(def) => attr(&mut text, def, DEPTH - 1)?,
+                }
+                members.push((name, doc.get(start..text.at)?));
+                if !text.eat(b',') {
+                    text.expect(b'}')?;
+                    break;
+                }
+            }
         }
-        Ok(any && all)
+        // Whitespace after the document is no member's.
+        let rest = doc.get(text.at..)?;
+        rest.bytes()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+            .then_some(members)
     }
-    // Scalars where an object belongs: the projection drops them.
-    fn visit_bool<E>(self, _: bool) -> Result<bool, E> {
-        Ok(false)
+
+    fn lookup(&self, name: &str) -> Option<(usize, &Top)> {
+        let i = *self
+            .by_len
+            .get(name.len())?
+            .iter()
+            .find(|&&i| self.names[i].0 == name)?;
+        Some((i, &self.names[i].1))
     }
-    fn visit_i64<E>(self, _: i64) -> Result<bool, E> {
-        Ok(false)
+}
+
+/// `project_member`'s answer for a top-level `name` other than `schemas`:
+/// kept only when spelled as the schema spells what it names.
+fn top_member(rt: &ResourceType, name: &str) -> Option<Top> {
+    if let Some(ext) = rt.extension(name) {
+        return (ext.id == name).then(|| Top::Extension(ext.clone()));
     }
-    fn visit_u64<E>(self, _: u64) -> Result<bool, E> {
-        Ok(false)
+    let def = rt.common().attribute(name).or_else(|| rt.core.attribute(name))?;
+    (def.name == name).then(|| Top::Attr(def.clone()))
+}
+
+/// Indexes seen in one object (up to 128): a second sight is refused.
+#[derive(Default)]
+struct Seen(u128);
+
+impl Seen {
+    fn first(&mut self, i: usize) -> Option<()> {
+        let bit = 1u128.checked_shl(u32::try_from(i).ok()?)?;
+        let first = self.0 & bit == 0;
+        self.0 |= bit;
+        first.then_some(())
     }
-    fn visit_f64<E>(self, _: f64) -> Result<bool, E> {
-        Ok(false)
+
+    /// The one of `defs` named `name` (case-insensitively, as
+    /// `Schema::attribute` matches), the first time it is seen.
+    fn first_of<'d>(&mut self, defs: &'d [AttributeDef], name: &str) -> Option<&'d AttributeDef> {
+        let i = defs.iter().position(|def| def.name.eq_ignore_ascii_case(name))?;
+        self.first(i)?;
+        defs.get(i)
     }
-    fn visit_str<E>(self, _: &str) -> Result<bool, E> {
-        Ok(false)
-    }
-    fn visit_unit<E>(self) -> Result<bool, E> {
-        Ok(false)
+}
+
+/// An extension's object: every member a canonically spelled attribute of
+/// the extension, given once, that is itself unchanged, and at least one.
+fn extension(text: &mut Compact, ext: &Schema) -> Option<()> {
+    let mut seen = Seen::default();
+    text.object(|text, name| {
+        let def = seen.first_of(&ext.attributes, name)?;
+        (def.name == name).then_some(())?;
+        attr(text, def, DEPTH - 2)
+    })
+}
+
+/// One attribute's value under the default projection (`project_attr`):
+/// dropped if `never` or `request`; kept as it is if simple or `always`; a
+/// complex value only if it (or each element of its array, at least one)
+/// is kept whole. The value may nest `depth` deep.
+fn attr(text: &mut Compact, def: &AttributeDef, depth: u32) -> Option<()> {
+    match def.returned {
+        Returned::Never | Returned::Request => None,
+        Returned::Always => text.value(depth),
+        Returned::Default if !def.is_complex() => text.value(depth),
+        Returned::Default if text.eat(b'[') => loop {
+            kept_whole(text, def, depth.checked_sub(1)?)?;
+            if !text.eat(b',') {
+                return text.expect(b']');
+            }
+        },
+        Returned::Default => kept_whole(text, def, depth),
     }
 }
 
 /// `kept_whole` of `project_attr`: a non-empty object whose every name is
 /// a sub-attribute the default projection keeps (matched as it matches
-/// them, case-insensitively). The values are skipped, not built; a name
-/// written with escapes is an error, so the caller falls back.
-fn kept_whole<'de, A: MapAccess<'de>>(def: &AttributeDef, mut map: A) -> Result<bool, A::Error> {
-    let mut any = false;
-    let mut all = true;
-    while let Some(name) = map.next_key::<&'de str>()? {
-        map.next_value::<IgnoredAny>()?;
-        any = true;
-        all &= def
-            .sub_attribute(name)
-            .is_some_and(|sub| matches!(sub.returned, Returned::Always | Returned::Default));
+/// them, case-insensitively), each given once.
+fn kept_whole(text: &mut Compact, def: &AttributeDef, depth: u32) -> Option<()> {
+    let depth = depth.checked_sub(1)?;
+    let mut seen = Seen::default();
+    text.object(|text, name| match seen.first_of(&def.sub_attributes, name)?.returned {
+        Returned::Always | Returned::Default => text.value(depth),
+        Returned::Never | Returned::Request => None,
+    })
+}
+
+/// A reader of JSON text in serde_json's compact form, `at` bytes in.
+/// Each method reads one thing at `at` and moves past it, or answers
+/// `None` for anything else.
+struct Compact<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Compact<'a> {
+    fn eat(&mut self, byte: u8) -> bool {
+        let here = self.text.as_bytes().get(self.at) == Some(&byte);
+        self.at += usize::from(here);
+        here
     }
-    Ok(any && all)
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.eat(byte).then_some(())
+    }
+
+    /// A non-empty object, each member's value read by `value` given its
+    /// name (written without escapes; repeats are `value`'s to refuse).
+    fn object(&mut self, mut value: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+        self.expect(b'{')?;
+        loop {
+            let name = self.name()?;
+            value(self, name)?;
+            if !self.eat(b',') {
+                return self.expect(b'}');
+            }
+        }
+    }
+
+    /// A member's name without escapes and its colon: the name.
+    fn name(&mut self) -> Option<&'a str> {
+        let start = self.at + 1;
+        let escaped = self.string()?;
+        let name = self.text.get(start..self.at - 1)?;
+        self.expect(b':')?;
+        (!escaped).then_some(name)
+    }
+
+    /// A string: whether it holds escapes.
+    /// Only the escapes serde_json writes: `\"`, `\\`, `\b`, `\f`, `\n`,
+    /// `\r`, `\t`, and `\u00xx` (lower-case hex) for the other control
+    /// characters. Any other `\u` (a lone surrogate, which a `Value`
+    /// refuses, say) is left to the `Value` path.
+    fn string(&mut self) -> Option<bool> {
+        self.expect(b'"')?;
+        let bytes = self.text.as_bytes();
+        let mut escaped = false;
+        loop {
+            // Eight bytes at a time to the next one that needs a look.
+            while let Some(word) = bytes.get(self.at..self.at + 8) {
+                let found = special(u64::from_le_bytes(<[u8; 8]>::try_from(word).ok()?));
+                if found != 0 {
+                    self.at += found.trailing_zeros() as usize / 8;
+                    break;
+                }
+                self.at += 8;
+            }
+            let byte = *bytes.get(self.at)?;
+            self.at += 1;
+            match byte {
+                b'"' => return Some(escaped),
+                b'\\' => match bytes.get(self.at)? {
+                    b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                        self.at += 1;
+                        escaped = true;
+                    }
+                    b'u' => {
+                        let hex = bytes.get(self.at + 1..self.at + 5)?;
+                        let control = match hex {
+                            [b'0', b'0', b'0', low] => low.is_ascii_digit() || (b'a'..=b'f').contains(low),
+                            [b'0', b'0', b'1', low] => low.is_ascii_digit() || (b'a'..=b'f').contains(low),
+                            _ => false,
+                        };
+                        // Those with a short escape are written short.
+                        if !control || matches!(hex, b"0008" | b"0009" | b"000a" | b"000c" | b"000d") {
+                            return None;
+                        }
+                        self.at += 5;
+                        escaped = true;
+                    }
+                    _ => return None,
+                },
+                0..=0x1f => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Any value, nesting at most `depth` deep.
+    fn value(&mut self, depth: u32) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        match *bytes.get(self.at)? {
+            b'"' => self.string().map(drop),
+            b'{' if depth > 0 => {
+                if bytes.get(self.at + 1) == Some(&b'}') {
+                    self.at += 2;
+                    return Some(());
+                }
+                let mut names = [""; MEMBERS];
+                let mut count = 0;
+                self.object(|text, name| {
+                    if names[..count].contains(&name) {
+                        return None;
+                    }
+                    *names.get_mut(count)? = name;
+                    count += 1;
+                    text.value(depth - 1)
+                })
+            }
+            b'[' if depth > 0 => {
+                self.at += 1;
+                if self.eat(b']') {
+                    return Some(());
+                }
+                loop {
+                    self.value(depth - 1)?;
+                    if !self.eat(b',') {
+                        return self.expect(b']');
+                    }
+                }
+            }
+            b't' => self.word("true"),
+            b'f' => self.word("false"),
+            b'n' => self.word("null"),
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => None,
+        }
+    }
+
+    fn word(&mut self, word: &str) -> Option<()> {
+        let end = self.at + word.len();
+        (self.text.as_bytes().get(self.at..end)? == word.as_bytes()).then(|| self.at = end)
+    }
+
+    /// A number as serde_json writes it, so that a `Value` would write it
+    /// the same: an integer without a leading zero in the range of an
+    /// `i64` or a `u64` (not `-0`, which a `Value` holds as `-0.0`); any
+    /// other number only if it is exactly how serde_json writes the `f64`
+    /// it parses to (`1.5`, not `1.50` or `15e-1`).
+    fn number(&mut self) -> Option<()> {
+        let start = self.at;
+        let negative = self.eat(b'-');
+        if !self.eat(b'0') {
+            self.digits()?;
+        }
+        let integer = self.at;
+        if self.eat(b'.') {
+            self.digits()?;
+        }
+        if self.eat(b'e') || self.eat(b'E') {
+            if !self.eat(b'+') {
+                self.eat(b'-');
+            }
+            self.digits()?;
+        }
+        let written = self.text.get(start..self.at)?;
+        if self.at == integer {
+            // A leading zero ends the integer ("01" fails at the "1").
+            let canonical = written.parse::<i64>().is_ok_and(|n| n != 0 || !negative) || written.parse::<u64>().is_ok();
+            return canonical.then_some(());
+        }
+        let float = written.parse::<f64>().ok()?;
+        let rewritten = serde_json::Number::from_f64(float)?.to_string();
+        (rewritten == written).then_some(())
+    }
+
+    /// One digit or more.
+    fn digits(&mut self) -> Option<()> {
+        let start = self.at;
+        let bytes = self.text.as_bytes();
+        while bytes.get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        (self.at > start).then_some(())
+    }
+}
+
+/// The bytes of `word` (read little-endian) a string must look at, `"`,
+/// `\` or a control character, as the high bit of each: the lowest one
+/// set is the first such byte. The classic test for a zero byte,
+/// `(x - 0x01..) & !x & 0x80..`, finds the first one exactly (a borrow can
+/// only mark bytes above it); `x < 0x20` is the same test with 0x20.
+fn special(word: u64) -> u64 {
+    const ONES: u64 = u64::from_ne_bytes([1; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+    let quote = word ^ (ONES * u64::from(b'"'));
+    let backslash = word ^ (ONES * u64::from(b'\\'));
+    below(quote, 1) | below(backslash, 1) | below(word, 0x20)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::special;
+
+    /// Each byte a string must look at is found at each of the eight
+    /// places, among bytes that are not (the neighbours of `"` and `\`,
+    /// space, DEL, non-ASCII) and before others that are, and a word of
+    /// those alone is passed over.
+    #[test]
+    fn special_finds_quotes_backslashes_and_control_bytes_anywhere() {
+        let ordinary = [b' ', b'!', b'#', b'[', b']', b'a', 0x7f, 0x80, 0xc3, 0xff];
+        for fill in ordinary {
+            assert_eq!(special(u64::from_le_bytes([fill; 8])), 0, "{fill:#x}");
+            let mixed: [u8; 8] = std::array::from_fn(|i| ordinary[(i + usize::from(fill)) % ordinary.len()]);
+            assert_eq!(special(u64::from_le_bytes(mixed)), 0, "{mixed:?}");
+            let needles: Vec<u8> = (0..0x20).chain([b'"', b'\\']).collect();
+            for (n, &needle) in needles.iter().enumerate() {
+                for at in 0..8 {
+                    let mut word = [fill; 8];
+                    word[at] = needle;
+                    // Another after it, which must not hide it.
+                    if at < 7 {
+                        word[7] = needles[(n + 1) % needles.len()];
+                    }
+                    let first = special(u64::from_le_bytes(word)).trailing_zeros() / 8;
+                    assert_eq!(first as usize, at, "{needle:#x} at {at} in {word:?}");
+                }
+            }
+        }
+    }
 }

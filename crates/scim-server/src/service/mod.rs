@@ -26,7 +26,7 @@ pub use write::PatchOutcome;
 
 use crate::config::{Config, PasswordMode};
 use scim_core::filter::FilterLimits;
-use scim_core::projection::Projection;
+use scim_core::projection::{Projection, UnchangedByDefault};
 use scim_core::schema::{Registry, ResourceType};
 use scim_store::{Kind, Store};
 use serde_json::Value;
@@ -111,12 +111,16 @@ pub struct Service {
     store: Arc<dyn Store>,
     registry: Arc<Registry>,
     settings: Settings,
+    /// The user schema's names, looked up once for every list page
+    /// (`text::render_user`), not once a page.
+    users_unchanged: UnchangedByDefault,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, settings: Settings) -> Service {
         Service {
             store,
+            users_unchanged: UnchangedByDefault::new(registry.user()),
             registry,
             settings,
         }

@@ -191,7 +191,7 @@ impl Service {
         let rt = self.rt(Kind::User);
         let mut out = Vec::with_capacity(items.len());
         for (item, groups) in items.into_iter().zip(groups) {
-            if let Some(raw) = text::render_user(rt, &item, &groups, &view.base) {
+            if let Some(raw) = text::render_user(rt, &self.users_unchanged, &item, &groups, &view.base) {
                 out.push(raw);
                 continue;
             }

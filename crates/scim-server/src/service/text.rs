@@ -10,7 +10,7 @@
 //!
 //! It is only taken where it gives exactly what `render_with_groups` gives
 //! under the default projection: where the projection leaves the stored
-//! document as it is (`projection::unchanged_by_default`, in scim-core with
+//! document as it is (`projection::UnchangedByDefault`, in scim-core with
 //! the projection's other rules), and no `id`, `meta` or `groups` is in the
 //! document itself.
 //! Anything else answers `None` and the caller renders through `Value`;
@@ -19,7 +19,7 @@
 use super::ServiceError;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use scim_core::messages::ListResponse;
-use scim_core::projection;
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::ResourceType;
 use scim_store::{GroupRef, StoredText};
 use serde_json::Value;
@@ -82,11 +82,18 @@ pub fn list_body(page: ListResponse<Rendered>) -> Result<String, ServiceError> {
     Ok(out)
 }
 
-/// `item` (a user) rendered as `render_with_groups` renders it under the
-/// default projection, with `groups` its groups; `None` when the document
-/// is not one this path renders exactly (see the module doc).
-pub(super) fn render_user(rt: &ResourceType, item: &StoredText, groups: &[GroupRef], base: &str) -> Option<Rendered> {
-    let members = projection::unchanged_by_default(rt, &item.doc)?;
+/// `item` (a user of type `rt`, which `check` was made for) rendered as
+/// `render_with_groups` renders it under the default projection, with
+/// `groups` its groups; `None` when the document is not one this path
+/// renders exactly (see the module doc).
+pub(super) fn render_user(
+    rt: &ResourceType,
+    check: &UnchangedByDefault,
+    item: &StoredText,
+    groups: &[GroupRef],
+    base: &str,
+) -> Option<Rendered> {
+    let members = check.members(&item.doc)?;
     if members.iter().any(|(key, _)| DERIVED.contains(key)) {
         return None;
     }
