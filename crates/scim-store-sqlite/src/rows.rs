@@ -2,7 +2,7 @@
 //! resources, and the index keys derived from a document.
 
 use crate::error::{Error, Result};
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 use scim_core::members::MemberKind;
@@ -26,10 +26,46 @@ pub(crate) fn fmt_ns(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
+/// A stored time: read digit by digit when written as `fmt_ms` writes it,
+/// through chrono's RFC 3339 parser otherwise (other forms, offsets, leap
+/// seconds, `fmt_ns`). Why: chrono's parser was 4% of the CPU of a list
+/// page of 100 users (two times each); the two agree (a test holds them).
 pub(crate) fn parse_utc(s: &str) -> Result<DateTime<Utc>> {
+    if let Some(t) = parse_ms_utc(s) {
+        return Ok(t);
+    }
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| Error::Corrupt(format!("bad timestamp '{s}': {e}")))
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`, a valid date and time; `None` for anything
+/// else.
+fn parse_ms_utc(s: &str) -> Option<DateTime<Utc>> {
+    let b: &[u8; 24] = s.as_bytes().try_into().ok()?;
+    let separators = [
+        (4, b'-'),
+        (7, b'-'),
+        (10, b'T'),
+        (13, b':'),
+        (16, b':'),
+        (19, b'.'),
+        (23, b'Z'),
+    ];
+    if separators.iter().any(|&(at, byte)| b[at] != byte) {
+        return None;
+    }
+    let number = |from: usize, to: usize| {
+        b[from..to]
+            .iter()
+            .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
+    };
+    let year = i32::try_from(number(0, 4)?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number(5, 7)?, number(8, 10)?)?;
+    // Second 60 is refused here (chrono writes a leap second as 59 with
+    // 1,000 milliseconds or more), so it goes to the parser.
+    let time = date.and_hms_milli_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, number(20, 23)?)?;
+    Some(time.and_utc())
 }
 
 /// A time column of a resource row: RFC 3339 text, as this crate writes it.
@@ -195,5 +231,51 @@ mod tests {
             vec![("a@x.org".into(), Some("work".into())), ("b@y.org".into(), None)]
         );
         assert_eq!(Keys::of(Kind::Group, &doc).user_name, None);
+    }
+
+    fn chrono_parse(s: &str) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
+    }
+
+    /// The digit-by-digit reading gives what chrono's parser gives: for
+    /// times spread over years 0 to 9999 as `fmt_ms` writes them, and for
+    /// every one-byte change of one (which it must read the same or leave
+    /// to chrono). Leap seconds and other forms still read.
+    #[test]
+    fn stored_times_read_as_chrono_reads_them() {
+        let start = chrono_parse("0000-01-01T00:00:00.000Z").unwrap();
+        // About two years less a day each time, up to year 9982.
+        let step = chrono::Duration::milliseconds(63_000_000_000 + 7_919);
+        let mut t = start;
+        for _ in 0..5_000 {
+            let text = fmt_ms(t);
+            assert_eq!(parse_ms_utc(&text), Some(t), "{text}");
+            assert_eq!(parse_utc(&text).unwrap(), t, "{text}");
+            t += step;
+        }
+        assert!(chrono::Datelike::year(&t) > 9900, "the times reach year 9900: {t}");
+        let sample = "2024-02-29T23:59:59.999Z";
+        let mut read = 0;
+        for at in 0..sample.len() {
+            for byte in b"0123456789-T:.Zz+ " {
+                let mut bytes = sample.as_bytes().to_vec();
+                bytes[at] = *byte;
+                let Ok(text) = String::from_utf8(bytes) else { continue };
+                if let Some(fast) = parse_ms_utc(&text) {
+                    assert_eq!(Some(fast), chrono_parse(&text), "{text}");
+                    read += 1;
+                }
+            }
+        }
+        assert!(read > 50, "only {read} variants read digit by digit");
+        for text in [
+            "2016-12-31T23:59:60.500Z",
+            "2024-05-01T12:00:00.123456789Z",
+            "2024-05-01T14:00:00.123+02:00",
+        ] {
+            assert_eq!(parse_ms_utc(text), None, "{text}");
+            assert_eq!(parse_utc(text).ok(), chrono_parse(text), "{text}");
+        }
+        assert!(parse_utc("2024-02-30T00:00:00.000Z").is_err());
     }
 }
