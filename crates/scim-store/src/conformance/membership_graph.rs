@@ -153,6 +153,10 @@ pub async fn members_groups_of_each_over_pages_and_spread_members(store: Arc<dyn
             "users and a group",
             vec![users[5].clone(), all.id.clone(), thirds.id.clone(), users[6].clone()],
         ),
+        (
+            "members asked about more than once",
+            [1, 4, 1, 0, 1, 0, 2].iter().map(|&i| users[i].clone()).collect(),
+        ),
     ];
     for (what, ids) in cases {
         let each = ok(f.store.groups_of_each(&f.ctx, &ids).await, what);
