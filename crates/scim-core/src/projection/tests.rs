@@ -231,13 +231,9 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
         match check.members(&text) {
             Some(members) => {
                 assert_eq!(projected, text, "said unchanged, but the projection changes {text}");
-                assert_eq!(members.len(), doc.as_object().map_or(0, Map::len), "{text}");
-                let texts: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
-                assert_eq!(
-                    format!("{{{}}}", texts.join(",")),
-                    text,
-                    "the members' texts are the document"
-                );
+                assert_eq!(rejoin(members), text, "the parts are the document");
+                let schemas = doc.get("schemas").map(|v| format!("\"schemas\":{v}"));
+                assert_eq!(members.schemas, schemas.as_deref(), "{text}");
             }
             None => assert_ne!(projected, text, "refused, but the projection keeps {text}"),
         }
@@ -271,11 +267,57 @@ fn unchanged_by_default_agrees_with_the_default_projection() {
     assert!(check.members(&ent).is_some(), "{ent}");
     // Space after the document is not part of any member.
     let members = check.members("{\"userName\":\"a\",\"active\":true}\n").unwrap();
+    let (user_name, active, schemas) = ("\"userName\":\"a\"", "\"active\":true", "\"schemas\":[\"x\"]");
     assert_eq!(
         members,
-        [("userName", "\"userName\":\"a\""), ("active", "\"active\":true")]
+        Members {
+            schemas: None,
+            others: ["\"userName\":\"a\",\"active\":true", ""]
+        }
     );
-    assert_eq!(check.members("{}"), Some(Vec::new()));
+    // `schemas` first, between others, last, alone.
+    for (text, others) in [
+        (
+            format!("{{{schemas},{user_name},{active}}}"),
+            ["", "\"userName\":\"a\",\"active\":true"],
+        ),
+        (format!("{{{user_name},{schemas},{active}}}"), [user_name, active]),
+        (
+            format!("{{{user_name},{active},{schemas}}}"),
+            ["\"userName\":\"a\",\"active\":true", ""],
+        ),
+        (format!("{{{schemas}}}"), ["", ""]),
+    ] {
+        let want = Members {
+            schemas: Some(schemas),
+            others,
+        };
+        assert_eq!(check.members(&text), Some(want), "{text}");
+    }
+    assert_eq!(
+        check.members("{}"),
+        Some(Members {
+            schemas: None,
+            others: ["", ""]
+        })
+    );
+    // Names a renderer writes itself are refused, and only those.
+    let without = UnchangedByDefault::new(u).without(&["id", "meta"]);
+    for text in [
+        "{\"id\":\"a\"}",
+        "{\"userName\":\"a\",\"meta\":{\"resourceType\":\"User\"}}",
+    ] {
+        assert!(check.members(text).is_some(), "{text}");
+        assert!(without.members(text).is_none(), "{text}");
+    }
+    assert!(without.members(&format!("{{{user_name},{schemas}}}")).is_some());
+}
+
+/// The document again from its parts.
+fn rejoin(members: Members) -> String {
+    let parts = [members.others[0], members.schemas.unwrap_or(""), members.others[1]];
+    let parts: Vec<&str> = parts.into_iter().filter(|part| !part.is_empty()).collect();
+    format!("{{{}}}", parts.join(","))
 }
 
 /// Documents `UnchangedByDefault` keeps, with what a mutation can turn
@@ -301,7 +343,7 @@ fn documents_to_mutate() -> Vec<String> {
 /// by, or preceded by, one of JSON's structural bytes, digits, letters,
 /// space or a control character; or dropped), and every mutation accepted
 /// must parse, be kept by the default projection as written, and rejoin
-/// from its members' texts.
+/// from its parts.
 #[test]
 fn unchanged_by_default_accepts_only_what_the_value_path_writes_the_same() {
     let reg = Registry::builtin();
@@ -334,8 +376,7 @@ fn unchanged_by_default_accepts_only_what_the_value_path_writes_the_same() {
                     text,
                     "accepted, but the Value path writes otherwise"
                 );
-                let texts: Vec<&str> = members.iter().map(|(_, t)| *t).collect();
-                assert_eq!(format!("{{{}}}", texts.join(",")), text, "members of {text:?}");
+                assert_eq!(rejoin(members), text, "the parts of {text:?}");
             }
         }
     }

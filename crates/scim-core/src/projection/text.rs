@@ -38,6 +38,19 @@ pub struct UnchangedByDefault {
     by_len: Vec<Vec<usize>>,
 }
 
+/// A document the default projection keeps as it is, split for a renderer
+/// that writes members of its own after `schemas`: each part is the
+/// document's own text, members as written (`"name":value`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Members<'a> {
+    /// The `schemas` member, if the document has one.
+    pub schemas: Option<&'a str>,
+    /// The other members in order: those before `schemas` and those after
+    /// it (all of them in the first, without `schemas`), each run joined
+    /// by commas, with none at either end; either may be empty.
+    pub others: [&'a str; 2],
+}
+
 /// A top-level member the default projection keeps (`project_member`).
 #[derive(Debug, Clone)]
 enum Top {
@@ -66,22 +79,29 @@ impl UnchangedByDefault {
         UnchangedByDefault { names, by_len }
     }
 
-    /// The top-level members of `doc` (a resource of this type, as JSON
-    /// text), when `Projection::default().apply_owned` would return the
-    /// document unchanged: every name spelled as the schema spells it and
-    /// given once, no unknown member or sub-attribute, nothing `returned:
-    /// never` or `request`, no empty or scalar complex value. Each member
-    /// is its name and its text as written (`"name":value`), borrowed from
-    /// `doc`. `None` otherwise, or when `doc` is not a JSON object written
-    /// as serde_json writes one (see the module doc), or writes a name
-    /// with escapes.
+    /// The same, but refusing documents that hold any of `names` (members a
+    /// renderer writes itself, say).
+    pub fn without(mut self, names: &[&str]) -> Self {
+        for bucket in &mut self.by_len {
+            bucket.retain(|&i| !names.contains(&self.names[i].0.as_str()));
+        }
+        self
+    }
+
+    /// The members of `doc` (a resource of this type, as JSON text), when
+    /// `Projection::default().apply_owned` would return the document
+    /// unchanged: every name spelled as the schema spells it and given
+    /// once, no unknown member or sub-attribute, nothing `returned: never`
+    /// or `request`, no empty or scalar complex value. `None` otherwise, or
+    /// when `doc` is not a JSON object written as serde_json writes one
+    /// (see the module doc), or writes a name with escapes.
     ///
     /// One pass: each value is checked as it is read, and the first thing
     /// the projection would change ends it.
-    pub fn members<'a>(&self, doc: &'a str) -> Option<Vec<(&'a str, &'a str)>> {
+    pub fn members<'a>(&self, doc: &'a str) -> Option<Members<'a>> {
         let mut text = Compact { text: doc, at: 0 };
         text.expect(b'{')?;
-        let mut members: Vec<(&str, &str)> = Vec::with_capacity(16);
+        let mut schemas = None;
         if !text.eat(b'}') {
             // Which of `names` were seen: a repeated name is one member in
             // a `Value` (the last wins).
@@ -92,11 +112,13 @@ impl UnchangedByDefault {
                 let (i, top) = self.lookup(name)?;
                 seen.first(i)?;
                 match top {
-                    Top::Schemas => text.value(DEPTH - 1)?,
+                    Top::Schemas => {
+                        text.value(DEPTH - 1)?;
+                        schemas = Some(start..text.at);
+                    }
                     Top::Extension(ext) => extension(&mut text, ext)?,
                     Top::Attr(def) => attr(&mut text, def, DEPTH - 1)?,
                 }
-                members.push((name, doc.get(start..text.at)?));
                 if !text.eat(b',') {
                     text.expect(b'}')?;
                     break;
@@ -104,10 +126,25 @@ impl UnchangedByDefault {
             }
         }
         // Whitespace after the document is no member's.
+        let close = text.at - 1;
         let rest = doc.get(text.at..)?;
-        rest.bytes()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-            .then_some(members)
+        if !rest.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+            return None;
+        }
+        // Each member ends where a comma or the closing brace begins.
+        Some(match schemas {
+            None => Members {
+                schemas: None,
+                others: [doc.get(1..close)?, ""],
+            },
+            Some(at) => Members {
+                schemas: Some(doc.get(at.clone())?),
+                others: [
+                    doc.get(1..at.start.saturating_sub(1).max(1))?,
+                    doc.get((at.end + 1).min(close)..close)?,
+                ],
+            },
+        })
     }
 
     fn lookup(&self, name: &str) -> Option<(usize, &Top)> {

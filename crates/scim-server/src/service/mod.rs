@@ -120,7 +120,7 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, settings: Settings) -> Service {
         Service {
             store,
-            users_unchanged: UnchangedByDefault::new(registry.user()),
+            users_unchanged: text::user_check(registry.user()),
             registry,
             settings,
         }

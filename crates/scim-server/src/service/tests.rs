@@ -6,7 +6,6 @@ use super::*;
 use crate::admin;
 use async_trait::async_trait;
 use scim_core::etag::Condition;
-use scim_core::projection::UnchangedByDefault;
 use scim_store::{
     AuditEvent, AuditQuery, Capabilities, Ctx, GroupRef, Load, MemberCursor, MemberPage, NewResource, Page,
     Precondition, Query, StoreError, Stored, Tenant, TokenRecord, Update,
@@ -497,14 +496,14 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
                 .await
                 .unwrap()
                 .doc;
-            let got = text::render_user(rt, &UnchangedByDefault::new(rt), &text_of(doc), &groups, &f.view.base)
+            let got = text::render_user(rt, &text::user_check(rt), &text_of(doc), &groups, &f.view.base)
                 .unwrap_or_else(|| panic!("the text path declined {doc}"));
             assert_eq!(got.get(), serde_json::to_string(&want).unwrap(), "{doc}");
         }
     }
     for doc in &declined {
         assert!(
-            text::render_user(rt, &UnchangedByDefault::new(rt), &text_of(doc), &groups, &f.view.base).is_none(),
+            text::render_user(rt, &text::user_check(rt), &text_of(doc), &groups, &f.view.base).is_none(),
             "the text path must leave {doc} to Value"
         );
     }
@@ -519,7 +518,7 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
         let mut item = text_of(&json!({}));
         item.doc = raw.to_string();
         assert!(
-            text::render_user(rt, &UnchangedByDefault::new(rt), &item, &[], &f.view.base).is_none(),
+            text::render_user(rt, &text::user_check(rt), &item, &[], &f.view.base).is_none(),
             "{raw}"
         );
     }

@@ -28,6 +28,13 @@ use serde_json::Value;
 /// through `Value`, which decides how the two meet.
 const DERIVED: [&str; 3] = ["id", "meta", "groups"];
 
+/// The check `render_user` needs of a user's stored text: kept as it is by
+/// the default projection, and holding none of `DERIVED`. Made once (the
+/// service keeps it), not once a page.
+pub(super) fn user_check(rt: &ResourceType) -> UnchangedByDefault {
+    UnchangedByDefault::new(rt).without(&DERIVED)
+}
+
 /// One rendered resource of a list page, as JSON text. Valid by
 /// construction, so it is copied into the page without being parsed
 /// again: serde_json's serialisation of a `Value` (`Rendered::of`), or
@@ -82,7 +89,7 @@ pub fn list_body(page: ListResponse<Rendered>) -> Result<String, ServiceError> {
     Ok(out)
 }
 
-/// `item` (a user of type `rt`, which `check` was made for) rendered as
+/// `item` (a user of type `rt`, `check` its `user_check`) rendered as
 /// `render_with_groups` renders it under the default projection, with
 /// `groups` its groups; `None` when the document is not one this path
 /// renders exactly (see the module doc).
@@ -94,9 +101,6 @@ pub(super) fn render_user(
     base: &str,
 ) -> Option<Rendered> {
     let members = check.members(&item.doc)?;
-    if members.iter().any(|(key, _)| DERIVED.contains(key)) {
-        return None;
-    }
     // Room for all of it, so the text is never moved while it grows: the
     // id twice (`id`, `location`), `meta`'s names and times, and each group.
     let size = item.doc.len()
@@ -110,17 +114,17 @@ pub(super) fn render_user(
     let mut out = String::with_capacity(size);
     out.push('{');
     // `schemas` first, then `id`, then the rest in stored order, as
-    // `into_resource` orders them. Each member's text (`"name":value`) was
-    // parsed whole and its name read without escapes: copied as it is.
-    if let Some((_, schemas)) = members.iter().find(|(name, _)| *name == "schemas") {
+    // `into_resource` orders them. The members were read whole and their
+    // names without escapes: copied as they are.
+    if let Some(schemas) = members.schemas {
         out.push_str(schemas);
         out.push(',');
     }
     out.push_str("\"id\":");
     push_str(&mut out, &[&item.id]);
-    for (_, member) in members.iter().filter(|(name, _)| *name != "schemas") {
+    for run in members.others.iter().filter(|run| !run.is_empty()) {
         out.push(',');
-        out.push_str(member);
+        out.push_str(run);
     }
     out.push_str(",\"meta\":{\"resourceType\":");
     push_str(&mut out, &[item.kind.as_str()]);
