@@ -38,8 +38,9 @@ pub(super) fn user_check(rt: &ResourceType) -> UnchangedByDefault {
 /// One rendered resource of a list page, as JSON text. Valid by
 /// construction, so it is copied into the page without being parsed
 /// again: serde_json's serialisation of a `Value` (`Rendered::of`), or
-/// `render_user`'s splice of members serde_json has parsed, around names
-/// and strings it writes or quotes itself.
+/// `render_user`'s splice of stored members the check has read as JSON
+/// (`UnchangedByDefault`), around names and strings it writes or quotes
+/// itself.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rendered(String);
 
