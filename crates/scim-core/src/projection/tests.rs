@@ -405,3 +405,34 @@ fn unchanged_by_default_nests_as_deep_as_serde_json() {
     }
     assert_eq!(answers, [true, true, false, false]);
 }
+
+/// Names are matched as the projection matches them, the first of a
+/// schema's spellings that differ only in case, even where a later one is
+/// spelled exactly as the document spells it.
+#[test]
+fn unchanged_by_default_takes_the_first_sub_attribute_alike_in_case() {
+    let mut reg = Registry::builtin();
+    let ext = "urn:example:scim:schemas:extension:cases:1.0:User";
+    let sub = |name: &str, returned: &str| json!({"name": name, "type": "string", "multiValued": false, "returned": returned});
+    let schema = json!({
+        "id": ext,
+        "attributes": [
+            {"name": "badge", "type": "complex", "multiValued": false,
+             "subAttributes": [sub("Code", "never"), sub("code", "default"), sub("Site", "default"), sub("site", "never")]}
+        ]
+    });
+    reg.add_extension("User", &schema, false).unwrap();
+    let u = reg.user();
+    let check = UnchangedByDefault::new(u);
+    for (badge, kept) in [
+        ("{\"code\":\"c\"}", false),
+        ("{\"site\":\"s\"}", true),
+        ("{\"Site\":\"s\"}", true),
+    ] {
+        let text = format!("{{\"userName\":\"a\",\"{ext}\":{{\"badge\":{badge}}}}}");
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let projected = Projection::default().apply(u, &value).to_string();
+        assert_eq!(projected == text, kept, "the Value path on {text}: {projected}");
+        assert_eq!(check.members(&text).is_some(), kept, "{text}");
+    }
+}

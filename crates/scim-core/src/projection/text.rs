@@ -182,7 +182,13 @@ impl Seen {
     /// The one of `defs` named `name` (case-insensitively, as
     /// `Schema::attribute` matches), the first time it is seen.
     fn first_of<'d>(&mut self, defs: &'d [AttributeDef], name: &str) -> Option<&'d AttributeDef> {
-        let i = defs.iter().position(|def| def.name.eq_ignore_ascii_case(name))?;
+        let alike = |def: &AttributeDef| def.name.eq_ignore_ascii_case(name);
+        // The exact spelling is the usual one and cheaper to find; it is
+        // the answer unless one before it differs only in case.
+        let i = match defs.iter().position(|def| def.name == name) {
+            Some(i) if !defs[..i].iter().any(alike) => i,
+            _ => defs.iter().position(alike)?,
+        };
         self.first(i)?;
         defs.get(i)
     }
