@@ -11,7 +11,7 @@ use scim_store::{
     AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, Tenant,
     TokenRecord,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// Runs `f` inside a read transaction (one snapshot for all its statements).
 pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -294,8 +294,13 @@ fn member_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<
         .query_map(params![tenant, low, high, to_i64((cap as u64).saturating_add(1))], pair)?
         .collect::<rusqlite::Result<_>>()?;
     if rows.len() <= cap {
-        let wanted: HashSet<&str> = members.iter().map(String::as_str).collect();
-        return Ok(rows.into_iter().filter(|(m, _)| wanted.contains(m.as_str())).collect());
+        // Sorted, not hashed: a page's ids mostly come sorted already.
+        let mut wanted: Vec<&str> = members.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
+        return Ok(rows
+            .into_iter()
+            .filter(|(m, _)| wanted.binary_search(&m.as_str()).is_ok())
+            .collect());
     }
     let list = serde_json::Value::from(members.to_vec()).to_string();
     Ok(conn
