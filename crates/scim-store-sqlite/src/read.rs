@@ -11,7 +11,6 @@ use scim_store::{
     AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, Tenant,
     TokenRecord,
 };
-use std::collections::HashMap;
 
 /// Runs `f` inside a read transaction (one snapshot for all its statements).
 pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -248,18 +247,20 @@ fn page_direct_groups(conn: &Connection, tenant: &str, members: &[String]) -> Re
         return Ok(Vec::new());
     }
     let list = serde_json::to_string(&ids)?;
-    let details: HashMap<String, (Option<String>, bool)> = conn
+    let mut details: Vec<(String, (Option<String>, bool))> = conn
         .prepare_cached(GROUP_DETAILS_SQL)?
         .query_map(params![tenant, list], |r| {
             Ok((r.get::<_, String>(0)?, (text_or_none(r.get(1)?), r.get::<_, bool>(2)?)))
         })?
         .collect::<rusqlite::Result<_>>()?;
+    details.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // A membership whose group has no row is left out, as the join of
     // `DIRECT_GROUPS_SQL` leaves it out.
     Ok(pairs
         .into_iter()
         .filter_map(|(member, group)| {
-            let (display, nested) = details.get(&group)?;
+            let at = details.binary_search_by(|(id, _)| id.as_str().cmp(&group)).ok()?;
+            let (display, nested) = &details[at].1;
             Some((
                 member,
                 GroupRef {
