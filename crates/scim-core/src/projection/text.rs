@@ -7,14 +7,14 @@
 //! The text is read by `Compact`, a strict reader of JSON as serde_json
 //! writes it (what stores hold): no whitespace between tokens, only the
 //! escapes serde_json writes, numbers only as it writes them, no repeated
-//! name. Anything
-//! else, valid JSON or not, is refused and the caller renders through
-//! `Value`, so a refusal costs speed, never correctness: what is accepted
-//! is exactly what the `Value` path would write (a test mutates documents
-//! byte by byte to hold it to that). Why not serde_json: its visitors cost
-//! ~7,000 instructions for a 290-byte user, a quarter of a page of 100
-//! (docs/performance.md).
+//! name. Anything else, valid JSON or not, is refused and the caller
+//! renders through `Value`, so a refusal costs speed, never correctness:
+//! what is accepted is exactly what the `Value` path would write (a test
+//! mutates documents byte by byte to hold it to that). Why not serde_json:
+//! its visitors cost ~7,000 instructions for a 290-byte user, a quarter of
+//! a page of 100 (docs/performance.md).
 
+use super::{Member, What};
 use crate::schema::{AttributeDef, ResourceType, Returned, Schema};
 
 /// How deep values may nest, the top-level object included: serde_json's
@@ -66,8 +66,11 @@ impl UnchangedByDefault {
     pub fn new(rt: &ResourceType) -> Self {
         let extensions = rt.extensions.iter().map(|ext| ext.schema.id.as_str());
         let attributes = rt.common().attributes.iter().chain(&rt.core.attributes);
-        let mut names = vec![("schemas".to_string(), Top::Schemas)];
-        for name in extensions.chain(attributes.map(|def| def.name.as_str())) {
+        let candidates = std::iter::once("schemas")
+            .chain(extensions)
+            .chain(attributes.map(|def| def.name.as_str()));
+        let mut names: Vec<(String, Top)> = Vec::new();
+        for name in candidates {
             if let Some(top) = top_member(rt, name).filter(|_| names.iter().all(|(seen, _)| seen != name)) {
                 names.push((name.to_string(), top));
             }
@@ -157,14 +160,19 @@ impl UnchangedByDefault {
     }
 }
 
-/// `project_member`'s answer for a top-level `name` other than `schemas`:
-/// kept only when spelled as the schema spells what it names.
+/// What the projection takes a top-level `name` for (`Member::of`), when
+/// it is spelled as the schema spells it and not unknown.
 fn top_member(rt: &ResourceType, name: &str) -> Option<Top> {
-    if let Some(ext) = rt.extension(name) {
-        return (ext.id == name).then(|| Top::Extension(ext.clone()));
+    let member = Member::of(rt, name);
+    if !member.canonical {
+        return None;
     }
-    let def = rt.common().attribute(name).or_else(|| rt.core.attribute(name))?;
-    (def.name == name).then(|| Top::Attr(def.clone()))
+    match member.what {
+        What::Schemas => Some(Top::Schemas),
+        What::Extension(ext) => Some(Top::Extension(ext.clone())),
+        What::Attr(def) => Some(Top::Attr(def.clone())),
+        What::Unknown => None,
+    }
 }
 
 /// Indexes seen in one object (up to 128): a second sight is refused.
