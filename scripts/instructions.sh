@@ -19,6 +19,7 @@
 # REQUESTS  counted requests (default 60), after 5 uncounted ones.
 #
 # Requests are sent one at a time by curl, whose own work is not counted.
+# KEEP_PROFILE=FILE keeps the callgrind dump there (for callgrind_annotate).
 set -euo pipefail
 
 dir=${1:?usage: scripts/instructions.sh DIR TARGET [WORKLOAD] [REQUESTS]}
@@ -107,4 +108,5 @@ fi
 [ -f "$out.1" ] || fail "callgrind wrote no dump ($out.1)"
 total=$(callgrind_annotate "$out.1" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}')
 [[ "$total" =~ ^[0-9]+$ ]] || fail "no instruction total in $out.1"
+[ -n "${KEEP_PROFILE:-}" ] && cp "$out.1" "$KEEP_PROFILE"
 echo "$target $workload: $((total / requests)) instructions per request ($requests requests, $total in all)"

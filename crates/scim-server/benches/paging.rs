@@ -114,16 +114,16 @@ async fn run() {
     let walk = Instant::now();
     let mut next = String::new();
     for _ in 1..DEEP_PAGE {
-        next = list(cursor(next)).await.next_cursor.expect("a next page");
+        let body: serde_json::Value = serde_json::from_str(&list(cursor(next)).await.body().unwrap()).unwrap();
+        next = body["nextCursor"].as_str().expect("a next page").to_string();
     }
     let walk = walk.elapsed();
     let deep = list(cursor(next.clone())).await;
     let by_index = list(index(DEEP_PAGE)).await;
-    let ids = |r: &scim_core::messages::ListResponse<scim_server::service::Rendered>| -> Vec<String> {
-        r.resources
-            .iter()
+    let ids = |r: &scim_server::service::ListPage| -> Vec<String> {
+        r.resources()
             .map(|u| {
-                let u: serde_json::Value = serde_json::from_str(u.get()).unwrap();
+                let u: serde_json::Value = serde_json::from_str(u).unwrap();
                 u["id"].as_str().unwrap().to_string()
             })
             .collect()

@@ -424,6 +424,20 @@ impl<'a> Compact<'a> {
     }
 }
 
+/// Whether JSON needs any byte of `s` escaped: `"`, `\\` or a control
+/// character. Eight bytes at a time (`special`), for renderers that copy
+/// strings into JSON text and quote the rare one that needs it.
+pub fn needs_escape(s: &str) -> bool {
+    let mut words = s.as_bytes().chunks_exact(8);
+    let mut found = 0;
+    for word in &mut words {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(word);
+        found |= special(u64::from_le_bytes(bytes));
+    }
+    found != 0 || words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
 /// The bytes of `word` (read little-endian) a string must look at, `"`,
 /// `\` or a control character, as the high bit of each: the lowest one
 /// set is the first such byte. The classic test for a zero byte,

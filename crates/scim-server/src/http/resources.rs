@@ -7,7 +7,7 @@
 use super::error::ApiError;
 use super::extract::{Params, authenticate, condition, read_json, search_request, state, view};
 use super::{SCIM_CONTENT_TYPE, not_allowed};
-use crate::service::{Output, PatchOutcome, Scope, list_body};
+use crate::service::{Output, PatchOutcome, Scope};
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -102,7 +102,7 @@ async fn list(scope: Scope, req: HttpRequest) -> Result<HttpResponse, ApiError> 
     let params = Params::of(&req)?;
     let view = view(&req, params.projection()?)?;
     let page = state(&req)?.service.list(&ctx, scope, &params.list()?, &view).await?;
-    Ok(scim_text(StatusCode::OK, list_body(page)?))
+    Ok(scim_text(StatusCode::OK, page.body()?))
 }
 
 async fn search(scope: Scope, req: HttpRequest, body: web::Payload) -> Result<HttpResponse, ApiError> {
@@ -110,7 +110,7 @@ async fn search(scope: Scope, req: HttpRequest, body: web::Payload) -> Result<Ht
     let (list_params, projection) = search_request(read_json(&req, body).await?)?;
     let view = view(&req, projection)?;
     let page = state(&req)?.service.list(&ctx, scope, &list_params, &view).await?;
-    Ok(scim_text(StatusCode::OK, list_body(page)?))
+    Ok(scim_text(StatusCode::OK, page.body()?))
 }
 
 async fn by_id(kind: Kind, req: HttpRequest, method: Method) -> Result<HttpResponse, ApiError> {

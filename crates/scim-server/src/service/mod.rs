@@ -21,7 +21,7 @@ mod write;
 pub use cursor::{Binding, CursorCodec, Start};
 pub use error::{ServiceError, store_error_to_scim};
 pub use paging::{ListParams, Scope};
-pub use text::{Rendered, list_body};
+pub use text::ListPage;
 pub use write::PatchOutcome;
 
 use crate::config::{Config, PasswordMode};
@@ -112,7 +112,7 @@ pub struct Service {
     registry: Arc<Registry>,
     settings: Settings,
     /// The user schema's names, looked up once for every list page
-    /// (`text::render_user`), not once a page.
+    /// (`ListPage::push_user`), not once a page.
     users_unchanged: UnchangedByDefault,
 }
 

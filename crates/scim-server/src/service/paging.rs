@@ -16,11 +16,10 @@
 //!   `previousCursor` is omitted, as RFC 9865 allows.
 
 use super::cursor::{Binding, Start};
-use super::text::{self, Rendered};
+use super::text::ListPage;
 use super::{Service, ServiceError, View};
 use scim_core::ScimError;
 use scim_core::filter::{self, Filter};
-use scim_core::messages::ListResponse;
 use scim_core::path::AttrPath;
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::{SortOrder, SortSpec};
@@ -82,7 +81,7 @@ impl Service {
         scope: Scope,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse<Rendered>, ServiceError> {
+    ) -> Result<ListPage, ServiceError> {
         let q = self.check(scope, params)?;
         match &params.cursor {
             None => {
@@ -95,8 +94,8 @@ impl Service {
                         let walk = self
                             .walk(ctx, &q, q.sort.as_ref(), starts, start_index - 1, view)
                             .await?;
-                        let resources = self.render_all(ctx, scope, walk.items, view).await?;
-                        Ok(ListResponse::new(walk.total, start_index, resources))
+                        let page = ListPage::index(walk.total, start_index, walk.items.len())?;
+                        self.render_all(ctx, scope, walk.items, view, page).await
                     }
                 }
             }
@@ -156,7 +155,7 @@ impl Service {
         q: &Checked,
         start_index: u64,
         view: &View,
-    ) -> Result<ListResponse<Rendered>, ServiceError> {
+    ) -> Result<ListPage, ServiceError> {
         let query = Query {
             filter: q.filter.clone(),
             sort: q.sort.clone(),
@@ -169,30 +168,50 @@ impl Service {
         // through) are rendered from the stored text (`text.rs`).
         if kind == Kind::User && view.projection.is_default() {
             let page = self.store.query_text(ctx, kind, &query).await?;
-            let resources = self.render_texts(ctx, page.items, view).await?;
-            return Ok(ListResponse::new(page.total, start_index, resources));
+            let out = ListPage::index(page.total, start_index, page.items.len())?;
+            return self.render_texts(ctx, page.items, view, out).await;
         }
         let page = self.store.query(ctx, kind, &query).await?;
-        let resources = self.render_all(ctx, Scope::One(kind), page.items, view).await?;
-        Ok(ListResponse::new(page.total, start_index, resources))
+        let out = ListPage::index(page.total, start_index, page.items.len())?;
+        self.render_all(ctx, Scope::One(kind), page.items, view, out).await
     }
 
     /// Renders a page of users from their stored text, each through
-    /// `Value` (`render_with_groups`) where `text::render_user` declines.
+    /// `Value` (`render_with_groups`) where `ListPage::push_user` declines,
+    /// into `out`.
     async fn render_texts(
         &self,
         ctx: &Ctx,
-        items: Vec<StoredText>,
+        mut items: Vec<StoredText>,
         view: &View,
-    ) -> Result<Vec<Rendered>, ServiceError> {
-        let groups = self
-            .groups_for(ctx, items.iter().map(|s| s.id.clone()).collect())
-            .await?;
+        mut out: ListPage,
+    ) -> Result<ListPage, ServiceError> {
+        // The ids lent to the store call and given back, not copied.
+        let ids = items.iter_mut().map(|s| std::mem::take(&mut s.id)).collect();
+        let (ids, groups) = self.groups_for(ctx, ids).await?;
+        for (item, id) in items.iter_mut().zip(ids) {
+            item.id = id;
+        }
         let rt = self.rt(Kind::User);
-        let mut out = Vec::with_capacity(items.len());
+        // Room for each document and what is written around it (the id
+        // twice, `meta`, each group), so the buffer is never moved.
+        let bytes: usize = items
+            .iter()
+            .zip(&groups)
+            .map(|(item, groups)| {
+                item.doc.len()
+                    + 2 * item.id.len()
+                    + view.base.len()
+                    + 240
+                    + groups
+                        .iter()
+                        .map(|g| 2 * g.id.len() + view.base.len() + g.display.as_ref().map_or(0, String::len) + 80)
+                        .sum::<usize>()
+            })
+            .sum();
+        out.reserve(bytes + items.len());
         for (item, groups) in items.into_iter().zip(groups) {
-            if let Some(raw) = text::render_user(rt, &self.users_unchanged, &item, &groups, &view.base) {
-                out.push(raw);
+            if out.push_user(rt, &self.users_unchanged, &item, &groups, &view.base) {
                 continue;
             }
             let id = item.id.clone();
@@ -200,13 +219,18 @@ impl Service {
                 .into_stored()
                 .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
             let rendered = self.render_with_groups(ctx, stored, view, Some(groups)).await?;
-            out.push(Rendered::of(&rendered.doc));
+            out.push_value(&rendered.doc)?;
         }
         Ok(out)
     }
 
-    /// Each of `users`' groups, in one store call for the page.
-    async fn groups_for(&self, ctx: &Ctx, users: Vec<String>) -> Result<Vec<Vec<GroupRef>>, ServiceError> {
+    /// Each of `users`' groups, in one store call for the page; `users`
+    /// are handed back.
+    async fn groups_for(
+        &self,
+        ctx: &Ctx,
+        users: Vec<String>,
+    ) -> Result<(Vec<String>, Vec<Vec<GroupRef>>), ServiceError> {
         let answers = if users.is_empty() {
             Vec::new()
         } else {
@@ -219,7 +243,7 @@ impl Service {
                 users.len()
             )));
         }
-        Ok(answers)
+        Ok((users, answers))
     }
 
     async fn cursor_page(
@@ -230,7 +254,7 @@ impl Service {
         cursor: &str,
         params: &ListParams,
         view: &View,
-    ) -> Result<ListResponse<Rendered>, ServiceError> {
+    ) -> Result<ListPage, ServiceError> {
         if !self.store.capabilities().cursor {
             return Err(ScimError::invalid_value(
                 "this server's store cannot page by cursor (pagination.cursor is false in \
@@ -320,13 +344,13 @@ impl Service {
                 (walk.items, walk.total, Some(next), previous)
             }
         };
-        let resources = self.render_all(ctx, scope, items, view).await?;
-        Ok(ListResponse {
-            next_cursor: next.map(|s| codec.encode(&binding, s, now)),
-            previous_cursor: previous.map(|s| codec.encode(&binding, s, now)),
-            start_index: None,
-            ..ListResponse::new(total, 1, resources)
-        })
+        let page = ListPage::cursor(
+            total,
+            next.map(|s| codec.encode(&binding, s, now)),
+            previous.map(|s| codec.encode(&binding, s, now)),
+            items.len(),
+        )?;
+        self.render_all(ctx, scope, items, view, page).await
     }
 
     /// Merges one stream per kind under `order`: skips `skip` items, then
@@ -440,7 +464,7 @@ impl Service {
         }
     }
 
-    /// Renders a page. Across kinds, each resource keeps
+    /// Renders a page into `out`. Across kinds, each resource keeps
     /// `meta.resourceType` whatever the projection, so a client can tell
     /// users from groups.
     async fn render_all(
@@ -449,7 +473,8 @@ impl Service {
         scope: Scope,
         items: Vec<Stored>,
         view: &View,
-    ) -> Result<Vec<Rendered>, ServiceError> {
+        mut out: ListPage,
+    ) -> Result<ListPage, ServiceError> {
         // Every user's groups in one store call for the page, not one each.
         let users: Vec<String> = if view.projection.includes(self.rt(Kind::User), "groups") {
             items
@@ -460,8 +485,7 @@ impl Service {
         } else {
             Vec::new()
         };
-        let mut groups = self.groups_for(ctx, users).await?.into_iter();
-        let mut out = Vec::with_capacity(items.len());
+        let mut groups = self.groups_for(ctx, users).await?.1.into_iter();
         for item in items {
             let kind = item.kind;
             // `groups` answers the users in page order.
@@ -475,7 +499,7 @@ impl Service {
                     meta.entry("resourceType").or_insert_with(|| json!(kind.as_str()));
                 }
             }
-            out.push(Rendered::of(&doc));
+            out.push_value(&doc)?;
         }
         Ok(out)
     }

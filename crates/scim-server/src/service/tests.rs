@@ -417,7 +417,7 @@ fn service_with_every_returned() -> Service {
     Service::new(store, registry, settings)
 }
 
-/// `text::render_user` gives, byte for byte, what `render_with_groups`
+/// `ListPage::push_user` gives, byte for byte, what `render_with_groups`
 /// gives under the default projection, or declines: every document here
 /// either renders the same both ways or is one the text path must leave to
 /// `Value` (and does).
@@ -489,6 +489,17 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
         members: None,
     };
     let text_of = |doc: &serde_json::Value| scim_store::StoredText::of(stored_of(doc));
+    // The user pushed after another one, or `None` (and nothing pushed).
+    let check = text::user_check(rt);
+    let render = |item: &scim_store::StoredText, groups: &[GroupRef]| {
+        let mut page = ListPage::index(1, 1, 2).unwrap();
+        page.push_value(&json!({"before": 1})).unwrap();
+        let pushed = page.push_user(rt, &check, item, groups, &f.view.base);
+        let texts: Vec<String> = page.resources().map(str::to_string).collect();
+        assert_eq!(texts.len(), 1 + usize::from(pushed));
+        assert_eq!(texts[0], r#"{"before":1}"#);
+        pushed.then(|| texts[1].clone())
+    };
     for doc in &same {
         for groups in [Vec::new(), groups.clone()] {
             let want = service
@@ -496,14 +507,13 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
                 .await
                 .unwrap()
                 .doc;
-            let got = text::render_user(rt, &text::user_check(rt), &text_of(doc), &groups, &f.view.base)
-                .unwrap_or_else(|| panic!("the text path declined {doc}"));
-            assert_eq!(got.get(), serde_json::to_string(&want).unwrap(), "{doc}");
+            let got = render(&text_of(doc), &groups).unwrap_or_else(|| panic!("the text path declined {doc}"));
+            assert_eq!(got, serde_json::to_string(&want).unwrap(), "{doc}");
         }
     }
     for doc in &declined {
         assert!(
-            text::render_user(rt, &text::user_check(rt), &text_of(doc), &groups, &f.view.base).is_none(),
+            render(&text_of(doc), &groups).is_none(),
             "the text path must leave {doc} to Value"
         );
     }
@@ -517,10 +527,7 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     ] {
         let mut item = text_of(&json!({}));
         item.doc = raw.to_string();
-        assert!(
-            text::render_user(rt, &text::user_check(rt), &item, &[], &f.view.base).is_none(),
-            "{raw}"
-        );
+        assert!(render(&item, &[]).is_none(), "{raw}");
     }
 }
 
@@ -560,18 +567,17 @@ async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
         .list(&f.ctx, Scope::One(Kind::User), &ListParams::default(), &f.view)
         .await
         .unwrap();
-    assert_eq!(page.total_results, 2);
-    let users: Vec<serde_json::Value> = page
-        .resources
-        .iter()
-        .map(|r| serde_json::from_str(r.get()).unwrap())
-        .collect();
-    for (u, raw) in users.iter().zip(&page.resources) {
+    let users: Vec<serde_json::Value> = page.resources().map(|r| serde_json::from_str(r).unwrap()).collect();
+    assert_eq!(users.len(), 2);
+    let body: serde_json::Value = serde_json::from_str(&page.clone().body().unwrap()).unwrap();
+    assert_eq!(body["totalResults"], json!(2));
+    assert_eq!(body["Resources"], json!(users));
+    for (u, raw) in users.iter().zip(page.resources()) {
         let id = u["id"].as_str().unwrap();
         assert!(u.get("password").is_none(), "{u}");
         let one = f.service.get(&f.ctx, Kind::User, id, &f.view).await.unwrap().doc;
         assert_eq!(
-            raw.get(),
+            raw,
             serde_json::to_string(&one).unwrap(),
             "a listed user is, byte for byte, the user GET returns"
         );
@@ -580,9 +586,10 @@ async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
     assert_eq!(listed_plain["groups"][0]["value"], json!(g));
 }
 
-/// `list_body` writes a page exactly as serde writes the same
+/// `ListPage::body` writes a page exactly as serde writes the same
 /// `ListResponse` of `Value`s: with and without resources, index or
-/// cursor paged, with strings that need escaping.
+/// cursor paged, with strings that need escaping; its resources are each
+/// of those `Value`s' serialisation; and it refuses to end a page short.
 #[test]
 fn a_list_body_is_the_list_response_serde_writes() {
     use scim_core::messages::ListResponse;
@@ -601,15 +608,28 @@ fn a_list_body_is_the_list_response_serde_writes() {
         },
     ];
     for want in pages {
-        let page = ListResponse {
-            schemas: want.schemas.clone(),
-            total_results: want.total_results,
-            start_index: want.start_index,
-            items_per_page: want.items_per_page,
-            next_cursor: want.next_cursor.clone(),
-            previous_cursor: want.previous_cursor.clone(),
-            resources: want.resources.iter().map(text::Rendered::of).collect(),
-        };
-        assert_eq!(list_body(page).unwrap(), serde_json::to_string(&want).unwrap());
+        let count = want.resources.len();
+        let mut page = match want.start_index {
+            Some(start) => ListPage::index(want.total_results, start, count),
+            None => ListPage::cursor(
+                want.total_results,
+                want.next_cursor.clone(),
+                want.previous_cursor.clone(),
+                count,
+            ),
+        }
+        .unwrap();
+        for doc in &want.resources {
+            // Every resource the envelope announced, and no fewer.
+            assert!(page.clone().body().is_err());
+            page.push_value(doc).unwrap();
+        }
+        let each: Vec<String> = want
+            .resources
+            .iter()
+            .map(|d| serde_json::to_string(d).unwrap())
+            .collect();
+        assert_eq!(page.resources().collect::<Vec<_>>(), each);
+        assert_eq!(page.body().unwrap(), serde_json::to_string(&want).unwrap());
     }
 }

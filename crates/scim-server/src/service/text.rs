@@ -1,178 +1,238 @@
-//! List pages as JSON text: `Rendered`, one resource's text, and
-//! `list_body`, the page written around them; and `render_user`, a user of
-//! a list page rendered from its stored JSON text without building a
-//! `Value`: the stored members are copied as they are, and `id`, `meta`
-//! and `groups` are written around them.
+//! List pages as JSON text: `ListPage`, a page's body with its resources
+//! rendered into one buffer; and `ListPage::push_user`, a user of a list
+//! page rendered from its stored JSON text without building a `Value`: the
+//! stored members are copied as they are, and `id`, `meta` and `groups`
+//! are written around them.
 //!
 //! Why: a page of 100 users rendered through `Value` parses, rebuilds,
 //! projects and serialises every document, several allocations per member;
 //! that was most of the CPU of `GET /Users?count=100` (docs/performance.md).
+//! The body is one buffer, written envelope first, not a string per
+//! resource copied into it: 100 allocations fewer (of a size glibc's
+//! per-thread cache does not keep) and no second copy of the page.
 //!
 //! It is only taken where it gives exactly what `render_with_groups` gives
 //! under the default projection: where the projection leaves the stored
 //! document as it is (`projection::UnchangedByDefault`, in scim-core with
 //! the projection's other rules), and no `id`, `meta` or `groups` is in the
 //! document itself.
-//! Anything else answers `None` and the caller renders through `Value`;
+//! Anything else is declined and the caller renders through `Value`;
 //! `tests.rs` holds both renderings equal over documents of either sort.
 
 use super::ServiceError;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use scim_core::messages::ListResponse;
-use scim_core::projection::UnchangedByDefault;
+use scim_core::projection::{UnchangedByDefault, needs_escape};
 use scim_core::schema::ResourceType;
 use scim_store::{GroupRef, StoredText};
 use serde_json::Value;
+use std::fmt::Write;
 
 /// Members the renderer writes itself: a document holding one of them goes
 /// through `Value`, which decides how the two meet.
 const DERIVED: [&str; 3] = ["id", "meta", "groups"];
 
-/// The check `render_user` needs of a user's stored text: kept as it is by
+/// The check `push_user` needs of a user's stored text: kept as it is by
 /// the default projection, and holding none of `DERIVED`. Made once (the
 /// service keeps it), not once a page.
 pub(super) fn user_check(rt: &ResourceType) -> UnchangedByDefault {
     UnchangedByDefault::new(rt).without(&DERIVED)
 }
 
-/// One rendered resource of a list page, as JSON text. Valid by
-/// construction, so it is copied into the page without being parsed
-/// again: serde_json's serialisation of a `Value` (`Rendered::of`), or
-/// `render_user`'s splice of stored members the check has read as JSON
+/// A list page's JSON body, written as it is rendered into one buffer:
+/// the envelope (serde's serialisation of `ListResponse` up to its last
+/// member, `Resources`), then each resource with commas between. The
+/// resources are valid by construction, so they are not parsed again:
+/// serde_json's serialisation of a `Value` (`push_value`), or
+/// `push_user`'s splice of stored members the check has read as JSON
 /// (`UnchangedByDefault`), around names and strings it writes or quotes
 /// itself.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Rendered(String);
+pub struct ListPage {
+    text: String,
+    /// Where the first resource starts in `text`.
+    first: usize,
+    /// Where each resource ends in `text`.
+    ends: Vec<usize>,
+    /// How many resources the envelope's `itemsPerPage` announces.
+    count: usize,
+}
 
-impl Rendered {
-    pub(super) fn of(doc: &Value) -> Rendered {
+impl ListPage {
+    /// An index-paged page of `count` resources.
+    pub(super) fn index(total_results: u64, start_index: u64, count: usize) -> Result<ListPage, ServiceError> {
+        ListPage::begin(ListResponse::new(total_results, start_index, Vec::new()), count)
+    }
+
+    /// A cursor-paged page of `count` resources (RFC 9865).
+    pub(super) fn cursor(
+        total_results: u64,
+        next_cursor: Option<String>,
+        previous_cursor: Option<String>,
+        count: usize,
+    ) -> Result<ListPage, ServiceError> {
+        let envelope = ListResponse {
+            start_index: None,
+            next_cursor,
+            previous_cursor,
+            ..ListResponse::new(total_results, 1, Vec::new())
+        };
+        ListPage::begin(envelope, count)
+    }
+
+    fn begin(envelope: ListResponse<()>, count: usize) -> Result<ListPage, ServiceError> {
+        let envelope = ListResponse {
+            items_per_page: Some(count as u64),
+            ..envelope
+        };
+        let mut text = serde_json::to_string(&envelope)
+            .map_err(|e| ServiceError::Internal(format!("rendering a list envelope: {e}")))?;
+        // `Resources` is the envelope's last member: its `[]}` is reopened.
+        if !text.ends_with("[]}") {
+            return Err(ServiceError::Internal(format!(
+                "a list envelope that does not end in Resources: {text}"
+            )));
+        }
+        text.truncate(text.len() - 2);
+        Ok(ListPage {
+            first: text.len(),
+            text,
+            ends: Vec::with_capacity(count),
+            count,
+        })
+    }
+
+    /// Room for `bytes` more, so the buffer is not moved while it grows.
+    pub(super) fn reserve(&mut self, bytes: usize) {
+        self.text.reserve(bytes);
+    }
+
+    /// Each resource's JSON text.
+    pub fn resources(&self) -> impl Iterator<Item = &str> {
+        let starts = std::iter::once(self.first).chain(self.ends.iter().map(|end| end + 1));
+        starts.zip(&self.ends).map(|(start, &end)| &self.text[start..end])
+    }
+
+    /// The JSON body, once every resource the envelope announced is in.
+    pub fn body(mut self) -> Result<String, ServiceError> {
+        if self.ends.len() != self.count {
+            return Err(ServiceError::Internal(format!(
+                "a list page of {} resources rendered {}",
+                self.count,
+                self.ends.len()
+            )));
+        }
+        self.text.push_str("]}");
+        Ok(self.text)
+    }
+
+    /// `doc`, as serde_json writes it.
+    pub(super) fn push_value(&mut self, doc: &Value) -> Result<(), ServiceError> {
+        self.separate();
         // `Value`'s `Display` is serde_json's compact serialisation, which
         // cannot fail for a `Value` (its keys are strings).
-        Rendered(doc.to_string())
+        write!(self.text, "{doc}").map_err(|e| ServiceError::Internal(format!("rendering a resource: {e}")))?;
+        self.ends.push(self.text.len());
+        Ok(())
     }
 
-    /// The JSON text.
-    pub fn get(&self) -> &str {
-        &self.0
+    fn separate(&mut self) {
+        if !self.ends.is_empty() {
+            self.text.push(',');
+        }
     }
-}
 
-/// A list page as the JSON body sent: the envelope serialised by serde
-/// from `ListResponse` itself, the rendered resources copied in as they
-/// are, into one buffer sized for all of them.
-pub fn list_body(page: ListResponse<Rendered>) -> Result<String, ServiceError> {
-    let envelope = ListResponse::<()> {
-        schemas: page.schemas,
-        total_results: page.total_results,
-        start_index: page.start_index,
-        items_per_page: page.items_per_page,
-        next_cursor: page.next_cursor,
-        previous_cursor: page.previous_cursor,
-        resources: Vec::new(),
-    };
-    let head = serde_json::to_string(&envelope)
-        .map_err(|e| ServiceError::Internal(format!("rendering a list envelope: {e}")))?;
-    // `Resources` is the envelope's last member: its `[]}` is reopened.
-    let head = head
-        .strip_suffix("[]}")
-        .ok_or_else(|| ServiceError::Internal(format!("a list envelope that does not end in Resources: {head}")))?;
-    let size = head.len() + 2 + page.resources.iter().map(|r| r.0.len() + 1).sum::<usize>();
-    let mut out = String::with_capacity(size);
-    out.push_str(head);
-    out.push('[');
-    for (i, r) in page.resources.iter().enumerate() {
-        if i > 0 {
+    /// `item` (a user of type `rt`, `check` its `user_check`) rendered as
+    /// `render_with_groups` renders it under the default projection, with
+    /// `groups` its groups; `false`, and nothing added, when the document
+    /// is not one this path renders exactly (see the module doc).
+    pub(super) fn push_user(
+        &mut self,
+        rt: &ResourceType,
+        check: &UnchangedByDefault,
+        item: &StoredText,
+        groups: &[GroupRef],
+        base: &str,
+    ) -> bool {
+        let Some(members) = check.members(&item.doc) else {
+            return false;
+        };
+        // Each string looked at once, though written twice.
+        let id_plain = !needs_escape(&item.id);
+        let base_plain = !needs_escape(base) && !needs_escape(&rt.endpoint);
+        self.separate();
+        let start = self.text.len();
+        let out = &mut self.text;
+        out.push('{');
+        // `schemas` first, then `id`, then the rest in stored order, as
+        // `into_resource` orders them. The members were read whole and their
+        // names without escapes: copied as they are.
+        if let Some(schemas) = members.schemas {
+            out.push_str(schemas);
             out.push(',');
         }
-        out.push_str(&r.0);
-    }
-    out.push_str("]}");
-    Ok(out)
-}
-
-/// `item` (a user of type `rt`, `check` its `user_check`) rendered as
-/// `render_with_groups` renders it under the default projection, with
-/// `groups` its groups; `None` when the document is not one this path
-/// renders exactly (see the module doc).
-pub(super) fn render_user(
-    rt: &ResourceType,
-    check: &UnchangedByDefault,
-    item: &StoredText,
-    groups: &[GroupRef],
-    base: &str,
-) -> Option<Rendered> {
-    let members = check.members(&item.doc)?;
-    // Room for all of it, so the text is never moved while it grows: the
-    // id twice (`id`, `location`), `meta`'s names and times, and each group.
-    let size = item.doc.len()
-        + 2 * item.id.len()
-        + base.len()
-        + 240
-        + groups
-            .iter()
-            .map(|g| 2 * g.id.len() + base.len() + g.display.as_ref().map_or(0, String::len) + 80)
-            .sum::<usize>();
-    let mut out = String::with_capacity(size);
-    out.push('{');
-    // `schemas` first, then `id`, then the rest in stored order, as
-    // `into_resource` orders them. The members were read whole and their
-    // names without escapes: copied as they are.
-    if let Some(schemas) = members.schemas {
-        out.push_str(schemas);
-        out.push(',');
-    }
-    out.push_str("\"id\":");
-    push_str(&mut out, &[&item.id]);
-    for run in members.others.iter().filter(|run| !run.is_empty()) {
-        out.push(',');
-        out.push_str(run);
-    }
-    out.push_str(",\"meta\":{\"resourceType\":");
-    push_str(&mut out, &[item.kind.as_str()]);
-    out.push_str(",\"created\":\"");
-    push_time(&mut out, item.created);
-    out.push_str("\",\"lastModified\":\"");
-    push_time(&mut out, item.modified);
-    out.push('"');
-    // `etag::render` (W/"<version>") as a JSON string.
-    out.push_str(",\"version\":\"W/\\\"");
-    push_number(&mut out, item.version);
-    out.push_str("\\\"\",\"location\":");
-    push_str(&mut out, &[base, rt.endpoint.as_str(), "/", &item.id]);
-    out.push('}');
-    if !groups.is_empty() {
-        out.push_str(",\"groups\":[");
-        for (i, g) in groups.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"value\":");
-            push_str(&mut out, &[&g.id]);
-            out.push_str(",\"$ref\":");
-            push_str(&mut out, &[base, "/Groups/", &g.id]);
-            if let Some(display) = &g.display {
-                out.push_str(",\"display\":");
-                push_str(&mut out, &[display]);
-            }
-            out.push_str(",\"type\":");
-            out.push_str(if g.direct { "\"direct\"" } else { "\"indirect\"" });
-            out.push('}');
+        out.push_str("\"id\":");
+        push_str(out, id_plain, &[&item.id]);
+        for run in members.others.iter().filter(|run| !run.is_empty()) {
+            out.push(',');
+            out.push_str(run);
         }
-        out.push(']');
+        out.push_str(",\"meta\":{\"resourceType\":");
+        // A kind's name is one of ours, plain ASCII letters.
+        push_str(out, true, &[item.kind.as_str()]);
+        out.push_str(",\"created\":\"");
+        push_time(out, item.created);
+        out.push_str("\",\"lastModified\":\"");
+        push_time(out, item.modified);
+        out.push('"');
+        // `etag::render` (W/"<version>") as a JSON string.
+        out.push_str(",\"version\":\"W/\\\"");
+        push_number(out, item.version);
+        out.push_str("\\\"\",\"location\":");
+        push_str(
+            out,
+            base_plain && id_plain,
+            &[base, rt.endpoint.as_str(), "/", &item.id],
+        );
+        out.push('}');
+        if !groups.is_empty() {
+            out.push_str(",\"groups\":[");
+            for (i, g) in groups.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let group_plain = !needs_escape(&g.id);
+                out.push_str("{\"value\":");
+                push_str(out, group_plain, &[&g.id]);
+                out.push_str(",\"$ref\":");
+                push_str(out, base_plain && group_plain, &[base, "/Groups/", &g.id]);
+                if let Some(display) = &g.display {
+                    out.push_str(",\"display\":");
+                    push_str(out, !needs_escape(display), &[display]);
+                }
+                out.push_str(",\"type\":");
+                out.push_str(if g.direct { "\"direct\"" } else { "\"indirect\"" });
+                out.push('}');
+            }
+            out.push(']');
+        }
+        out.push('}');
+        debug_assert!(
+            serde_json::from_str::<serde::de::IgnoredAny>(&out[start..]).is_ok(),
+            "not JSON: {}",
+            &out[start..]
+        );
+        self.ends.push(self.text.len());
+        true
     }
-    out.push('}');
-    debug_assert!(
-        serde_json::from_str::<serde::de::IgnoredAny>(&out).is_ok(),
-        "not JSON: {out}"
-    );
-    Some(Rendered(out))
 }
 
-/// `parts`, one after another, as one JSON string. Ids, names, times and
-/// URLs seldom need escaping, so they are copied; otherwise serde_json
-/// quotes the whole.
-fn push_str(out: &mut String, parts: &[&str]) {
-    if !parts.iter().any(|s| needs_escape(s)) {
+/// `parts`, one after another, as one JSON string: copied when `plain`
+/// (the caller has found that none of them `needs_escape`, as ids, names
+/// and URLs seldom do), quoted by serde_json otherwise.
+fn push_str(out: &mut String, plain: bool, parts: &[&str]) {
+    debug_assert!(!plain || !parts.iter().any(|s| needs_escape(s)), "{parts:?}");
+    if plain {
         out.push('"');
         parts.iter().for_each(|s| out.push_str(s));
         out.push('"');
@@ -180,14 +240,6 @@ fn push_str(out: &mut String, parts: &[&str]) {
         // `Value`'s `Display`: serde_json's escaping, as in any response.
         out.push_str(&Value::String(parts.concat()).to_string());
     }
-}
-
-/// Whether JSON needs any byte of `s` escaped: a control character, `"`
-/// or `\\`. Every byte is looked at, without stopping at the first hit, so
-/// the compiler checks many at once.
-fn needs_escape(s: &str) -> bool {
-    s.bytes()
-        .fold(false, |any, b| any | (b < 0x20) | (b == b'"') | (b == b'\\'))
 }
 
 /// `t` as `scim_store::rfc3339` writes it (`2024-05-01T12:00:00.123Z`),
