@@ -332,10 +332,13 @@ fn in_sql<T: Item>(
         }
     };
     let mut stmt = conn.prepare_cached(&sql)?;
-    let raw: Vec<RawResource> = stmt
-        .query_map(params_from_iter(page_params.values()), RawResource::from_row)?
-        .collect::<Result<_, _>>()?;
-    let items = raw.into_iter().map(|r| T::from_raw(r, s.kind)).collect::<Result<_>>()?;
+    // One vector of the page's size, not one grown row by row and another
+    // for the items. A page holds at most `count` of the `total` matches.
+    let mut items = Vec::with_capacity(count.min(usize::try_from(total).unwrap_or(usize::MAX)));
+    let mut rows = stmt.query(params_from_iter(page_params.values()))?;
+    while let Some(row) = rows.next()? {
+        items.push(T::from_raw(RawResource::from_row(row)?, s.kind)?);
+    }
     Ok(Page { total, items })
 }
 
