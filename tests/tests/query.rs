@@ -421,3 +421,44 @@ async fn invalid_filters_are_400_invalid_filter() {
     .expect_error(400, None);
     srv.stop().await;
 }
+
+/// A listed user is what GET returns for it, member for member and in the
+/// same order: a page renders users from their stored text (on SQLite
+/// with the verdict the store kept with it), GET through `Value`. Two are
+/// in a group whose name needs escaping, one was changed by a PATCH.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_user_is_what_get_returns() {
+    let srv = TestServer::start().await;
+    let c = &srv.client;
+    let users = seed(c).await;
+    let id = |i: usize| users[i]["id"].as_str().unwrap().to_string();
+    c.post("/Groups", &group("Team \"A\" \\ é", &[&id(0), &id(1)]))
+        .await
+        .expect(201);
+    c.patch(
+        &format!("/Users/{}", id(1)),
+        &json!({"schemas": [PATCH_URN], "Operations": [{"op": "replace", "path": "title", "value": "Lead\n"}]}),
+    )
+    .await
+    .expect(200);
+    let page = c.get("/Users?count=100").await.expect(200);
+    assert_eq!(page.resources().len(), users.len(), "{}", page.text);
+    for listed in page.resources() {
+        let one = c
+            .get(&format!("/Users/{}", listed["id"].as_str().unwrap()))
+            .await
+            .expect(200);
+        assert_eq!(listed, &one.json);
+        assert_eq!(
+            listed.to_string(),
+            one.json.to_string(),
+            "the same members in the same order"
+        );
+    }
+    let grouped = page
+        .resources()
+        .iter()
+        .filter(|u| u["groups"][0]["display"] == json!("Team \"A\" \\ é"));
+    assert_eq!(grouped.count(), 2, "{}", page.text);
+    srv.stop().await;
+}

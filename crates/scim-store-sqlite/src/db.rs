@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_resource_counts.sql"),
     include_str!("../migrations/0003_resources_clustered.sql"),
+    include_str!("../migrations/0004_resource_verdicts.sql"),
 ];
 
 /// Prepared statements kept per connection: a filter shape is one

@@ -9,6 +9,9 @@
 //! - `scim_sort_key(attr, kind, path)`: the `scim_core::sort::sort_key` of a
 //!   resource, given the JSON of the attribute `path` names (`doc -> '$.x'`),
 //!   encoded as a blob whose byte order is `SortKey`'s order.
+//! - `scim_verdict(kind, doc)`: for a user's document text, the 16 bytes
+//!   of `UnchangedByDefault::for_rendering`'s `Verdict` on it (migration
+//!   4); NULL for anything else.
 //!
 //! They are deterministic and innocuous, and no index depends on them, so
 //! the database stays readable and writable by the plain `sqlite3` shell.
@@ -19,6 +22,7 @@ use rusqlite::Connection;
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::ValueRef;
 use scim_core::path::AttrPath;
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::{Container, Registry};
 use scim_core::sort::{SortKey, sort_key};
 use serde_json::{Map, Value};
@@ -33,6 +37,15 @@ const FLAGS: FunctionFlags = FunctionFlags::SQLITE_UTF8
 const SECONDS_BIAS: i64 = 100_000_000_000;
 
 pub(crate) fn register(conn: &Connection, registry: Arc<Registry>) -> Result<()> {
+    let users = UnchangedByDefault::for_rendering(registry.user());
+    conn.create_scalar_function("scim_verdict", 2, FLAGS, move |ctx| {
+        Ok(match (ctx.get_raw(0), ctx.get_raw(1)) {
+            (ValueRef::Text(b"User"), ValueRef::Text(doc)) => std::str::from_utf8(doc)
+                .ok()
+                .map(|doc| users.verdict(doc).to_bytes().to_vec()),
+            _ => None,
+        })
+    })?;
     conn.create_scalar_function("scim_fold", 1, FLAGS, |ctx| {
         Ok(match ctx.get_raw(0) {
             ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_lowercase),

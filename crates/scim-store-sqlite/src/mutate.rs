@@ -39,8 +39,8 @@ pub(crate) fn create(conn: &Connection, ctx: &Ctx, kind: Kind, new: NewResource)
     let seq = next_seq(conn, &ctx.tenant)?;
     conn.prepare_cached(
         "INSERT INTO resources (tenant, kind, id, version, created, modified, user_name_key, external_id,
-                                display_name_key, doc, created_seq)
-         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6, ?7, ?8, ?9)",
+                                display_name_key, doc, created_seq, verdict)
+         VALUES (?1, ?2, ?3, 1, ?4, ?4, ?5, ?6, ?7, ?8, ?9, scim_verdict(?2, ?8))",
     )?
     .execute(params![
         ctx.tenant,
@@ -118,7 +118,8 @@ pub(crate) fn update(
                 id.to_string().into(),
                 to_i64(current.version).into(),
             ];
-            let mut sets = String::from("version = ?1, modified = ?2, doc = ?3");
+            // The verdict is found again of the new text (`scim_verdict`).
+            let mut sets = String::from("version = ?1, modified = ?2, doc = ?3, verdict = scim_verdict(?5, ?3)");
             // Compared with the columns as stored, not as derived again
             // from the stored document, so a column is never left stale.
             let (user_name, external_id, display_name) = &current.keys;

@@ -319,9 +319,9 @@ fn in_sql<T: Item>(
                 SortOrder::Descending => "sk IS NULL DESC, sk DESC, id",
             };
             format!(
-                "SELECT id, version, created, modified, doc FROM (
+                "SELECT id, version, created, modified, doc, verdict FROM (
                      SELECT r.id AS id, r.version AS version, r.created AS created, r.modified AS modified,
-                            r.doc AS doc, {key} AS sk
+                            r.doc AS doc, r.verdict AS verdict, {key} AS sk
                      FROM resources r WHERE {base} AND {filter}
                  ){after} ORDER BY {order_by} {}",
                 limit_offset(

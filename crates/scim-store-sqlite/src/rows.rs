@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use rusqlite::Row;
 use rusqlite::types::ValueRef;
 use scim_core::members::MemberKind;
+use scim_core::projection::Verdict;
 use scim_store::{Kind, Stored, StoredText};
 use serde_json::Value;
 
@@ -106,8 +107,9 @@ pub(crate) fn to_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-/// The columns every resource read selects, in this order.
-pub(crate) const RESOURCE_COLUMNS: &str = "r.id, r.version, r.created, r.modified, r.doc";
+/// The columns every resource read selects, in this order (a sorted page
+/// names them itself, in `query::in_sql`).
+pub(crate) const RESOURCE_COLUMNS: &str = "r.id, r.version, r.created, r.modified, r.doc, r.verdict";
 
 /// Raw resource columns, converted outside the row callback so that the
 /// callback's error type stays rusqlite's. The times are parsed from the
@@ -119,6 +121,9 @@ pub(crate) struct RawResource {
     created: Result<DateTime<Utc>>,
     modified: Result<DateTime<Utc>>,
     doc: String,
+    /// Anything but 16 bytes (NULL before migration 4, or for a group) is
+    /// no verdict; one that does not fit `doc` is ignored by its reader.
+    verdict: Option<Verdict>,
 }
 
 impl RawResource {
@@ -129,6 +134,10 @@ impl RawResource {
             created: stored_time(row.get_ref(2)?, "created"),
             modified: stored_time(row.get_ref(3)?, "modified"),
             doc: row.get(4)?,
+            verdict: match row.get_ref(5)? {
+                ValueRef::Blob(bytes) => Verdict::from_bytes(bytes),
+                _ => None,
+            },
         })
     }
 
@@ -153,6 +162,7 @@ impl RawResource {
             created: self.created?,
             modified: self.modified?,
             doc: self.doc,
+            verdict: self.verdict,
         })
     }
 }

@@ -13,6 +13,7 @@ mod common;
 use common::TempDir;
 use scim_core::filter::{FilterLimits, parse};
 use scim_core::members::Member;
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::{Registry, USER_URN};
 use scim_store::{Ctx, Kind, Load, NewResource, Precondition, Query, Store, StoreError};
 use serde_json::json;
@@ -71,17 +72,17 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
         conn.pragma_update(None, "user_version", 2).unwrap();
         conn.execute("ATTACH DATABASE ?1 AS cur", [current.db().to_string_lossy()])
             .unwrap();
-        for table in [
-            "tenants",
-            "tokens",
-            "resources",
-            "resource_emails",
-            "memberships",
-            "audit",
-        ] {
+        for table in ["tenants", "tokens", "resource_emails", "memberships", "audit"] {
             conn.execute_batch(&format!("INSERT INTO main.{table} SELECT * FROM cur.{table}"))
                 .unwrap();
         }
+        // The columns of version 2 (migration 4 added `verdict`).
+        let columns = "tenant, kind, id, version, created, modified, user_name_key, external_id, \
+                       display_name_key, doc, created_seq";
+        conn.execute_batch(&format!(
+            "INSERT INTO main.resources ({columns}) SELECT {columns} FROM cur.resources"
+        ))
+        .unwrap();
         conn.execute_batch("DETACH DATABASE cur").unwrap();
         let without_rowid: i64 = conn
             .query_row(
@@ -93,8 +94,8 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
         assert_eq!(without_rowid, 0, "the rebuilt version-2 table must be a rowid table");
     }
 
-    let store = common::open(&dir, registry);
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    let store = common::open(&dir, registry.clone());
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     {
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         let sql: String = conn
@@ -145,4 +146,18 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
         .unwrap();
     let page = store.query(&ctx, Kind::User, &Query::all(1)).await.unwrap();
     assert_eq!(page.total, 300);
+    // Rows from before migration 4 have no verdict and list as before; a
+    // user written since has one.
+    let check = UnchangedByDefault::for_rendering(registry.user());
+    let texts = store.query_text(&ctx, Kind::User, &Query::all(1000)).await.unwrap();
+    assert_eq!(texts.items.len(), 300);
+    for item in &texts.items {
+        let fresh = item.doc.contains("\"new\"");
+        assert_eq!(item.verdict.is_some(), fresh, "{}", item.doc);
+        assert!(
+            check.members_given(&item.doc, item.verdict.as_ref()).is_some(),
+            "{}",
+            item.doc
+        );
+    }
 }

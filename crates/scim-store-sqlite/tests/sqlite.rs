@@ -13,6 +13,7 @@ mod common;
 use common::TempDir;
 use scim_core::filter::{FilterLimits, parse};
 use scim_core::members::{Member, MemberDelta};
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::{Registry, USER_URN};
 use scim_store::{AuditOp, AuditQuery, Ctx, Kind, Load, NewResource, Precondition, Query, Store, StoreError, Update};
 use scim_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
@@ -107,12 +108,12 @@ async fn migrations_run_once_and_reopening_is_a_no_op() {
     let dir = TempDir::new("migrate");
     {
         let store = common::open(&dir, registry());
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         tenant(&store, "t").await;
     }
     for _ in 0..2 {
         let store = common::open(&dir, registry());
-        assert_eq!(store.schema_version().await.unwrap(), 3);
+        assert_eq!(store.schema_version().await.unwrap(), 4);
         assert_eq!(
             store.tenants().await.unwrap().len(),
             1,
@@ -500,4 +501,72 @@ async fn a_corrupt_stored_time_is_an_error_on_every_read() {
         matches!(&got, StoreError::Backend(m) if m.contains("created is Blob, not a time")),
         "{got:?}"
     );
+}
+
+/// The user's document replaced through the store.
+async fn replace(store: &SqliteStore, ctx: &Ctx, id: &str, doc: Value) {
+    let update = Update {
+        doc: Some(doc),
+        ..Default::default()
+    };
+    store
+        .update(ctx, Kind::User, id, Precondition::Any, update)
+        .await
+        .unwrap();
+}
+
+/// Each user is written with the verdict of `for_rendering` on its text,
+/// found again when the text changes; a group has none. A verdict left
+/// behind by a change the store did not make (the text rewritten in the
+/// database) does not fit the new text and is not taken: the reader reads
+/// the text, and a password written that way is not listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_verdict_is_found_of_its_text_and_not_taken_for_another() {
+    let dir = TempDir::new("verdicts");
+    let registry = registry();
+    let check = UnchangedByDefault::for_rendering(registry.user());
+    let (ctx, id) = {
+        let store = common::open(&dir, registry.clone());
+        let ctx = tenant(&store, "verdicts").await;
+        let id = store.create(&ctx, Kind::User, user("plain")).await.unwrap().id;
+        store
+            .create(
+                &ctx,
+                Kind::Group,
+                NewResource {
+                    doc: json!({"displayName": "Staff"}),
+                    members: vec![Member::new(&id)],
+                },
+            )
+            .await
+            .unwrap();
+        let listed = store.query_text(&ctx, Kind::User, &Query::all(10)).await.unwrap();
+        let item = &listed.items[0];
+        assert_eq!(item.verdict, Some(check.verdict(&item.doc)));
+        assert!(check.members_given(&item.doc, item.verdict.as_ref()).is_some());
+        let groups = store.query_text(&ctx, Kind::Group, &Query::all(10)).await.unwrap();
+        assert_eq!(groups.items[0].verdict, None);
+        // Replaced through the store with a password: found again.
+        let doc = json!({"schemas": [USER_URN], "userName": "plain", "password": "p"});
+        replace(&store, &ctx, &id, doc).await;
+        let listed = store.query_text(&ctx, Kind::User, &Query::all(10)).await.unwrap();
+        let item = &listed.items[0];
+        assert_eq!(item.verdict, Some(check.verdict(&item.doc)));
+        assert_eq!(check.members_given(&item.doc, item.verdict.as_ref()), None);
+        // Back to a plain document, then rewritten behind the store's back.
+        replace(&store, &ctx, &id, json!({"schemas": [USER_URN], "userName": "plain"})).await;
+        (ctx, id)
+    };
+    let conn = rusqlite::Connection::open(dir.db()).unwrap();
+    let secret = json!({"schemas": [USER_URN], "userName": "plain", "password": "p"}).to_string();
+    conn.execute("UPDATE resources SET doc = ?1 WHERE id = ?2", [&secret, &id])
+        .unwrap();
+    drop(conn);
+    let store = common::open(&dir, registry);
+    let listed = store.query_text(&ctx, Kind::User, &Query::all(10)).await.unwrap();
+    let item = &listed.items[0];
+    assert_eq!(item.doc, secret);
+    assert!(item.verdict.is_some(), "the old verdict is still in the row");
+    assert_ne!(item.verdict, Some(check.verdict(&item.doc)));
+    assert_eq!(check.members_given(&item.doc, item.verdict.as_ref()), None);
 }

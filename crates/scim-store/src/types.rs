@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use scim_core::filter::Filter;
 use scim_core::members::{Member, MemberDelta};
+use scim_core::projection::Verdict;
 use scim_core::schema::{Container, ResourceType};
 use scim_core::sort::SortSpec;
 use serde::{Deserialize, Serialize};
@@ -267,6 +268,12 @@ pub struct StoredText {
     /// responses as it is and counts on it being byte for byte what
     /// serialising the parsed document gives.
     pub doc: String,
+    /// What `UnchangedByDefault::for_rendering` of the resource's type
+    /// found of `doc` when the store wrote it, if the store keeps that
+    /// (SQLite does, for users). The reader takes it only when it was found
+    /// of this very text by the same check (`members_given`), so a store
+    /// may hand out any verdict it has; `None` costs a reading of `doc`.
+    pub verdict: Option<Verdict>,
 }
 
 impl StoredText {
@@ -281,6 +288,7 @@ impl StoredText {
             created: stored.created,
             modified: stored.modified,
             doc: stored.doc.to_string(),
+            verdict: None,
         }
     }
 

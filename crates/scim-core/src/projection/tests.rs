@@ -436,3 +436,57 @@ fn unchanged_by_default_takes_the_first_sub_attribute_alike_in_case() {
         assert_eq!(check.members(&text).is_some(), kept, "{text}");
     }
 }
+
+/// A verdict is taken only from the same check about the same text: for
+/// every mutation of the documents above (accepted or not), the verdict on
+/// it answers what reading it answers, and the verdict on the document it
+/// was mutated from is not taken for it; nor is a verdict of another check
+/// (here one that refuses `id`), nor one that is not 16 bytes.
+#[test]
+fn a_verdict_is_taken_only_from_the_same_check_about_the_same_text() {
+    let reg = Registry::builtin();
+    let u = reg.user();
+    let check = UnchangedByDefault::new(u);
+    let (mut kept, mut changed) = (0, 0);
+    for doc in documents_to_mutate() {
+        let original = check.verdict(&doc);
+        assert_eq!(Verdict::from_bytes(&original.to_bytes()), Some(original));
+        assert_eq!(Verdict::from_bytes(&original.to_bytes()[1..]), None);
+        let bytes = doc.as_bytes();
+        for at in 0..bytes.len() {
+            for mutation in [
+                [&bytes[..at], &bytes[at + 1..]].concat(),
+                [&bytes[..at], b"x", &bytes[at + 1..]].concat(),
+                [&bytes[..at], b"\"", &bytes[at..]].concat(),
+            ] {
+                let Ok(text) = String::from_utf8(mutation) else {
+                    continue;
+                };
+                let read = check.members(&text);
+                let own = check.verdict(&text);
+                assert_eq!(check.members_given(&text, Some(&own)), read, "{text}");
+                assert_eq!(check.members_given(&text, Some(&original)), read, "{text}");
+                assert_eq!(check.members_given(&text, None), read, "{text}");
+                if read.is_some() { kept += 1 } else { changed += 1 }
+            }
+        }
+    }
+    assert!(kept > 300 && changed > 1000, "{kept} kept, {changed} changed");
+    // Space after the document: kept, but not placed by offsets.
+    let spaced = "{\"userName\":\"a\"} \n";
+    assert!(check.members(spaced).is_some());
+    assert_eq!(
+        check.members_given(spaced, Some(&check.verdict(spaced))),
+        check.members(spaced)
+    );
+    // Another check's verdict: `id` is refused by one and not the other.
+    let with_id = json!({"schemas": [USER_URN], "id": "x", "userName": "a"}).to_string();
+    let without_id = UnchangedByDefault::new(u).without(&["id"]);
+    assert!(check.members(&with_id).is_some());
+    assert_eq!(without_id.members_given(&with_id, Some(&check.verdict(&with_id))), None);
+    assert_eq!(
+        UnchangedByDefault::for_rendering(u).members(&with_id),
+        None,
+        "for_rendering refuses what a renderer derives"
+    );
+}

@@ -36,6 +36,9 @@ pub struct UnchangedByDefault {
     names: Vec<(String, Top)>,
     /// `names`' indexes by the length of the name.
     by_len: Vec<Vec<usize>>,
+    /// A hash of the table above: what a `Verdict` is sealed with, so that
+    /// one found by another check (of another schema) is not taken.
+    seal: u64,
 }
 
 /// A document the default projection keeps as it is, split for a renderer
@@ -79,7 +82,20 @@ impl UnchangedByDefault {
         for (i, (name, _)) in names.iter().enumerate() {
             by_len[name.len()].push(i);
         }
-        UnchangedByDefault { names, by_len }
+        UnchangedByDefault { names, by_len, seal: 0 }.sealed()
+    }
+
+    /// With `seal` the hash of what decides: every name, what it is (each
+    /// attribute with all its characteristics) and which are looked up.
+    fn sealed(mut self) -> Self {
+        self.seal = hash(0, format!("{:?}{:?}", self.names, self.by_len).as_bytes());
+        self
+    }
+
+    /// The check a renderer that writes `DERIVED` itself needs: kept as it
+    /// is by the default projection, and holding none of them.
+    pub fn for_rendering(rt: &ResourceType) -> Self {
+        UnchangedByDefault::new(rt).without(&DERIVED)
     }
 
     /// The same, but refusing documents that hold any of `names` (members a
@@ -88,7 +104,7 @@ impl UnchangedByDefault {
         for bucket in &mut self.by_len {
             bucket.retain(|&i| !names.contains(&self.names[i].0.as_str()));
         }
-        self
+        self.sealed()
     }
 
     /// The members of `doc` (a resource of this type, as JSON text), when
@@ -102,6 +118,62 @@ impl UnchangedByDefault {
     /// One pass: each value is checked as it is read, and the first thing
     /// the projection would change ends it.
     pub fn members<'a>(&self, doc: &'a str) -> Option<Members<'a>> {
+        self.locate(doc).and_then(|at| at.members(doc))
+    }
+
+    /// What `members` finds of `doc`, to keep with it (see `Verdict`).
+    pub fn verdict(&self, doc: &str) -> Verdict {
+        let (start, end) = match self.locate(doc) {
+            // With space after the closing brace the offsets would not
+            // say where it is: such a document is checked each time.
+            Some(at) if at.close + 1 != doc.len() => (UNKNOWN, UNKNOWN),
+            Some(Located { schemas: None, .. }) => (0, 0),
+            Some(Located { schemas: Some(at), .. }) => match (u32::try_from(at.start), u32::try_from(at.end)) {
+                (Ok(start), Ok(end)) if end < UNKNOWN => (start, end),
+                _ => (UNKNOWN, UNKNOWN),
+            },
+            None => (NOT_KEPT, NOT_KEPT),
+        };
+        let mut bytes = [0; 16];
+        bytes[..8].copy_from_slice(&hash(self.seal, doc.as_bytes()).to_le_bytes());
+        bytes[8..12].copy_from_slice(&start.to_le_bytes());
+        bytes[12..].copy_from_slice(&end.to_le_bytes());
+        Verdict(bytes)
+    }
+
+    /// `members(doc)`, taking `verdict`'s word for it when this check found
+    /// it of this very document (its hash of both matches): a hash of the
+    /// text instead of reading it as JSON. Otherwise, or without one, the
+    /// check reads the document.
+    pub fn members_given<'a>(&self, doc: &'a str, verdict: Option<&Verdict>) -> Option<Members<'a>> {
+        let Some(Verdict(bytes)) = verdict else {
+            return self.members(doc);
+        };
+        let [h0, h1, h2, h3, h4, h5, h6, h7, s0, s1, s2, s3, e0, e1, e2, e3] = *bytes;
+        if u64::from_le_bytes([h0, h1, h2, h3, h4, h5, h6, h7]) != hash(self.seal, doc.as_bytes()) {
+            return self.members(doc);
+        }
+        let (start, end) = (
+            u32::from_le_bytes([s0, s1, s2, s3]),
+            u32::from_le_bytes([e0, e1, e2, e3]),
+        );
+        let located = match (start, end) {
+            (NOT_KEPT, _) => return None,
+            (UNKNOWN, _) => return self.members(doc),
+            (0, 0) => Located {
+                schemas: None,
+                close: doc.len().checked_sub(1)?,
+            },
+            (start, end) => Located {
+                schemas: Some(usize::try_from(start).ok()?..usize::try_from(end).ok()?),
+                close: doc.len().checked_sub(1)?,
+            },
+        };
+        located.members(doc)
+    }
+
+    /// Where `members` lie in `doc`, read in one pass (see `members`).
+    fn locate(&self, doc: &str) -> Option<Located> {
         let mut text = Compact { text: doc, at: 0 };
         text.expect(b'{')?;
         let mut schemas = None;
@@ -134,8 +206,70 @@ impl UnchangedByDefault {
         if !rest.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
             return None;
         }
-        // Each member ends where a comma or the closing brace begins.
-        Some(match schemas {
+        Some(Located { schemas, close })
+    }
+
+    fn lookup(&self, name: &str) -> Option<(usize, &Top)> {
+        let i = *self
+            .by_len
+            .get(name.len())?
+            .iter()
+            .find(|&&i| self.names[i].0 == name)?;
+        Some((i, &self.names[i].1))
+    }
+}
+
+/// Members a server derives when it renders a resource, not stored with
+/// it: `id` and `meta` (RFC 7643 §3.1) and a user's `groups` (from the
+/// memberships). A renderer writing them itself takes only documents that
+/// hold none of them (`for_rendering`).
+pub const DERIVED: [&str; 3] = ["id", "meta", "groups"];
+
+/// What `UnchangedByDefault::verdict` found of one document, for a store to
+/// keep with it so that a reader need not read it as JSON again: where
+/// `schemas` lies in it, or that the default projection changes it. Sealed
+/// with a hash of the document and of the check: `members_given` takes it
+/// only from the same check about the same text, so a verdict outlives no
+/// change to the document (written by anyone) or to the schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict([u8; 16]);
+
+impl Verdict {
+    /// As kept: the hash, then where `schemas` starts and ends (`0, 0`
+    /// without it, `NOT_KEPT` twice when the projection changes the
+    /// document, `UNKNOWN` twice when the offsets cannot say), each
+    /// little-endian.
+    pub fn to_bytes(self) -> [u8; 16] {
+        self.0
+    }
+
+    /// A verdict as kept; `None` unless 16 bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Option<Verdict> {
+        Some(Verdict(bytes.try_into().ok()?))
+    }
+}
+
+/// Where `schemas` would start in a verdict on a document the default
+/// projection changes.
+const NOT_KEPT: u32 = u32::MAX;
+
+/// The same, on a document kept whose members the offsets cannot place
+/// (a longer one than they count, or with space after it).
+const UNKNOWN: u32 = u32::MAX - 1;
+
+/// Where the members of a document the default projection keeps lie: its
+/// `schemas` member, and the closing brace.
+struct Located {
+    schemas: Option<std::ops::Range<usize>>,
+    close: usize,
+}
+
+impl Located {
+    /// The parts of `doc`: each member ends where a comma or the closing
+    /// brace begins.
+    fn members<'a>(&self, doc: &'a str) -> Option<Members<'a>> {
+        let close = self.close;
+        Some(match &self.schemas {
             None => Members {
                 schemas: None,
                 others: [doc.get(1..close)?, ""],
@@ -149,15 +283,29 @@ impl UnchangedByDefault {
             },
         })
     }
+}
 
-    fn lookup(&self, name: &str) -> Option<(usize, &Top)> {
-        let i = *self
-            .by_len
-            .get(name.len())?
-            .iter()
-            .find(|&&i| self.names[i].0 == name)?;
-        Some((i, &self.names[i].1))
+/// A 64-bit hash of `bytes` from `seed`, eight bytes at a time: to tell
+/// one text from another, not to resist someone choosing texts (whoever
+/// writes the database can write any verdict anyway).
+fn hash(seed: u64, bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut h = seed ^ (bytes.len() as u64).wrapping_mul(K);
+    let mut words = bytes.chunks_exact(8);
+    for word in &mut words {
+        let mut w = [0; 8];
+        w.copy_from_slice(word);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K).rotate_left(29);
     }
+    let mut last = [0; 8];
+    last[..words.remainder().len()].copy_from_slice(words.remainder());
+    h = (h ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    // murmur3's finaliser: every bit of the input moves every bit out.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 /// What the projection takes a top-level `name` for (`Member::of`), when

@@ -120,7 +120,7 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, registry: Arc<Registry>, settings: Settings) -> Service {
         Service {
             store,
-            users_unchanged: text::user_check(registry.user()),
+            users_unchanged: UnchangedByDefault::for_rendering(registry.user()),
             registry,
             settings,
         }

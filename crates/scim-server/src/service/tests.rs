@@ -490,7 +490,7 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     };
     let text_of = |doc: &serde_json::Value| scim_store::StoredText::of(stored_of(doc));
     // The user pushed after another one, or `None` (and nothing pushed).
-    let check = text::user_check(rt);
+    let check = scim_core::projection::UnchangedByDefault::for_rendering(rt);
     let render = |item: &scim_store::StoredText, groups: &[GroupRef]| {
         let mut page = ListPage::index(1, 1, 2).unwrap();
         page.push_value(&json!({"before": 1})).unwrap();

@@ -28,17 +28,6 @@ use scim_store::{GroupRef, StoredText};
 use serde_json::Value;
 use std::fmt::Write;
 
-/// Members the renderer writes itself: a document holding one of them goes
-/// through `Value`, which decides how the two meet.
-const DERIVED: [&str; 3] = ["id", "meta", "groups"];
-
-/// The check `push_user` needs of a user's stored text: kept as it is by
-/// the default projection, and holding none of `DERIVED`. Made once (the
-/// service keeps it), not once a page.
-pub(super) fn user_check(rt: &ResourceType) -> UnchangedByDefault {
-    UnchangedByDefault::new(rt).without(&DERIVED)
-}
-
 /// A list page's JSON body, written as it is rendered into one buffer:
 /// the envelope (serde's serialisation of `ListResponse` up to its last
 /// member, `Resources`), then each resource with commas between. The
@@ -142,7 +131,8 @@ impl ListPage {
         }
     }
 
-    /// `item` (a user of type `rt`, `check` its `user_check`) rendered as
+    /// `item` (a user of type `rt`, `check` its
+    /// `UnchangedByDefault::for_rendering`) rendered as
     /// `render_with_groups` renders it under the default projection, with
     /// `groups` its groups; `false`, and nothing added, when the document
     /// is not one this path renders exactly (see the module doc).
@@ -154,7 +144,8 @@ impl ListPage {
         groups: &[GroupRef],
         base: &str,
     ) -> bool {
-        let Some(members) = check.members(&item.doc) else {
+        // The store's verdict, when it kept one, spares reading the text.
+        let Some(members) = check.members_given(&item.doc, item.verdict.as_ref()) else {
             return false;
         };
         // Each string looked at once, though written twice.
