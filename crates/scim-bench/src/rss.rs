@@ -14,6 +14,7 @@ use crate::load::{self, Load, Outcome};
 use crate::server::{Memory, Server, Spec};
 use crate::workloads::{self, user, user_name};
 use scim_core::members::MemberDelta;
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::Registry;
 use scim_store::{AuditOp, Store, audit_change};
 use scim_store_sqlite::{SqliteConfig, SqliteStore, Synchronous};
@@ -68,6 +69,8 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
     let mut ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     ids.sort_unstable();
     let stamp = "2026-01-01T00:00:00.000Z";
+    // The verdict the store's `scim_verdict` writes with each document.
+    let check = UnchangedByDefault::for_rendering(Registry::builtin().user());
     conn.execute_batch("BEGIN")?;
     let first_seq: i64 = conn.query_row(
         "SELECT COALESCE(MAX(seq), 0) + 1 FROM audit WHERE tenant = ?1",
@@ -77,8 +80,8 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
     {
         let mut resource = conn.prepare(
             "INSERT INTO resources (tenant, kind, id, version, created, modified, user_name_key, external_id,
-                                    display_name_key, doc, created_seq)
-             VALUES (?1, 'User', ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8)",
+                                    display_name_key, doc, created_seq, verdict)
+             VALUES (?1, 'User', ?2, 1, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?;
         let mut email = conn.prepare(
             "INSERT INTO resource_emails (tenant, value_key, resource_id, type) VALUES (?1, ?2, ?3, 'work')",
@@ -92,6 +95,8 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
             let doc = user(i, &name);
             let seq = first_seq + i as i64;
             let change = audit_change(AuditOp::Create, Some(&doc), &MemberDelta::default());
+            let text = doc.to_string();
+            let verdict = check.verdict(&text).to_bytes();
             resource.execute(rusqlite::params![
                 tenant,
                 id,
@@ -99,8 +104,9 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
                 name.to_lowercase(),
                 doc["externalId"].as_str(),
                 doc["displayName"].as_str().map(str::to_lowercase),
-                doc.to_string(),
-                seq
+                text,
+                seq,
+                verdict.as_slice()
             ])?;
             email.execute(rusqlite::params![tenant, name.to_lowercase(), id])?;
             audit.execute(rusqlite::params![tenant, seq, stamp, id, change.to_string()])?;

@@ -576,14 +576,22 @@ impl<'a> Compact<'a> {
 /// character. Eight bytes at a time (`special`), for renderers that copy
 /// strings into JSON text and quote the rare one that needs it.
 pub fn needs_escape(s: &str) -> bool {
-    let mut words = s.as_bytes().chunks_exact(8);
-    let mut found = 0;
-    for word in &mut words {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(word);
-        found |= special(u64::from_le_bytes(bytes));
+    let bytes = s.as_bytes();
+    let word = |at: usize| {
+        let mut w = [0; 8];
+        w.copy_from_slice(&bytes[at..at + 8]);
+        special(u64::from_le_bytes(w))
+    };
+    if bytes.len() < 8 {
+        return bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
     }
-    found != 0 || words.remainder().iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    // Whole words, then the last eight bytes (overlapping the last word
+    // read) for the rest.
+    let mut found = word(bytes.len() - 8);
+    for at in (0..bytes.len() - 8).step_by(8) {
+        found |= word(at);
+    }
+    found != 0
 }
 
 /// The bytes of `word` (read little-endian) a string must look at, `"`,

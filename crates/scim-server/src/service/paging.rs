@@ -16,7 +16,7 @@
 //!   `previousCursor` is omitted, as RFC 9865 allows.
 
 use super::cursor::{Binding, Start};
-use super::text::ListPage;
+use super::text::{ListPage, Location};
 use super::{Service, ServiceError, View};
 use scim_core::ScimError;
 use scim_core::filter::{self, Filter};
@@ -210,8 +210,9 @@ impl Service {
             })
             .sum();
         out.reserve(bytes + items.len());
+        let at = Location::new(&view.base, rt);
         for (item, groups) in items.into_iter().zip(groups) {
-            if out.push_user(rt, &self.users_unchanged, &item, &groups, &view.base) {
+            if out.push_user(&self.users_unchanged, &item, &groups, &at) {
                 continue;
             }
             let id = item.id.clone();

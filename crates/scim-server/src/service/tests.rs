@@ -494,7 +494,7 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     let render = |item: &scim_store::StoredText, groups: &[GroupRef]| {
         let mut page = ListPage::index(1, 1, 2).unwrap();
         page.push_value(&json!({"before": 1})).unwrap();
-        let pushed = page.push_user(rt, &check, item, groups, &f.view.base);
+        let pushed = page.push_user(&check, item, groups, &text::Location::new(&f.view.base, rt));
         let texts: Vec<String> = page.resources().map(str::to_string).collect();
         assert_eq!(texts.len(), 1 + usize::from(pushed));
         assert_eq!(texts[0], r#"{"before":1}"#);

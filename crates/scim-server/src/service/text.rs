@@ -131,26 +131,25 @@ impl ListPage {
         }
     }
 
-    /// `item` (a user of type `rt`, `check` its
-    /// `UnchangedByDefault::for_rendering`) rendered as
+    /// `item` (a user, `check` the `UnchangedByDefault::for_rendering` of
+    /// its type, `at` where users live) rendered as
     /// `render_with_groups` renders it under the default projection, with
     /// `groups` its groups; `false`, and nothing added, when the document
     /// is not one this path renders exactly (see the module doc).
     pub(super) fn push_user(
         &mut self,
-        rt: &ResourceType,
         check: &UnchangedByDefault,
         item: &StoredText,
         groups: &[GroupRef],
-        base: &str,
+        at: &Location,
     ) -> bool {
         // The store's verdict, when it kept one, spares reading the text.
         let Some(members) = check.members_given(&item.doc, item.verdict.as_ref()) else {
             return false;
         };
         // Each string looked at once, though written twice.
+        let (base, base_plain) = (at.base, at.plain);
         let id_plain = !needs_escape(&item.id);
-        let base_plain = !needs_escape(base) && !needs_escape(&rt.endpoint);
         self.separate();
         let start = self.text.len();
         let out = &mut self.text;
@@ -180,11 +179,7 @@ impl ListPage {
         out.push_str(",\"version\":\"W/\\\"");
         push_number(out, item.version);
         out.push_str("\\\"\",\"location\":");
-        push_str(
-            out,
-            base_plain && id_plain,
-            &[base, rt.endpoint.as_str(), "/", &item.id],
-        );
+        push_str(out, base_plain && id_plain, &[base, at.endpoint, "/", &item.id]);
         out.push('}');
         if !groups.is_empty() {
             out.push_str(",\"groups\":[");
@@ -215,6 +210,26 @@ impl ListPage {
         );
         self.ends.push(self.text.len());
         true
+    }
+}
+
+/// Where a page's resources live: the base URL and their type's endpoint,
+/// looked at for escapes once a page, not once a resource.
+pub(super) struct Location<'a> {
+    base: &'a str,
+    endpoint: &'a str,
+    /// Neither needs escaping (nor does `/Groups/`).
+    plain: bool,
+}
+
+impl<'a> Location<'a> {
+    pub(super) fn new(base: &'a str, rt: &'a ResourceType) -> Location<'a> {
+        let endpoint = rt.endpoint.as_str();
+        Location {
+            base,
+            endpoint,
+            plain: !needs_escape(base) && !needs_escape(endpoint),
+        }
     }
 }
 
