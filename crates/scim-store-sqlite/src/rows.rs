@@ -56,16 +56,19 @@ fn parse_ms_utc(s: &[u8]) -> Option<DateTime<Utc>> {
     if separators.iter().any(|&(at, byte)| b[at] != byte) {
         return None;
     }
-    let number = |from: usize, to: usize| {
-        b[from..to]
-            .iter()
-            .try_fold(0u32, |n, d| d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0')))
-    };
-    let year = i32::try_from(number(0, 4)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, number(5, 7)?, number(8, 10)?)?;
+    // Every other byte a digit: its value, above 9 for anything else.
+    let digit = |at: usize| u32::from(b[at].wrapping_sub(b'0'));
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+    if digits.iter().any(|&at| digit(at) > 9) {
+        return None;
+    }
+    let two = |at: usize| digit(at) * 10 + digit(at + 1);
+    let year = i32::try_from(two(0) * 100 + two(2)).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, two(5), two(8))?;
     // Second 60 is refused here (chrono writes a leap second as 59 with
     // 1,000 milliseconds or more), so it goes to the parser.
-    let time = date.and_hms_milli_opt(number(11, 13)?, number(14, 16)?, number(17, 19)?, number(20, 23)?)?;
+    let millis = digit(20) * 100 + two(21);
+    let time = date.and_hms_milli_opt(two(11), two(14), two(17), millis)?;
     Some(time.and_utc())
 }
 

@@ -170,11 +170,7 @@ impl ListPage {
         out.push_str(",\"meta\":{\"resourceType\":");
         // A kind's name is one of ours, plain ASCII letters.
         push_str(out, true, &[item.kind.as_str()]);
-        out.push_str(",\"created\":\"");
-        push_time(out, item.created);
-        out.push_str("\",\"lastModified\":\"");
-        push_time(out, item.modified);
-        out.push('"');
+        push_times(out, item.created, item.modified);
         // `etag::render` (W/"<version>") as a JSON string.
         out.push_str(",\"version\":\"W/\\\"");
         push_number(out, item.version);
@@ -248,42 +244,64 @@ fn push_str(out: &mut String, plain: bool, parts: &[&str]) {
     }
 }
 
-/// `t` as `scim_store::rfc3339` writes it (`2024-05-01T12:00:00.123Z`),
-/// digit by digit for the common case (years 0 to 9999, no leap second);
-/// anything else through `rfc3339` itself.
-fn push_time(out: &mut String, t: DateTime<Utc>) {
-    let (date, time) = (t.date_naive(), t.time());
-    let millis = time.nanosecond() / 1_000_000;
-    let Ok(year) = u32::try_from(date.year()) else {
-        out.push_str(&scim_store::rfc3339(t));
-        return;
-    };
-    if year > 9999 || millis > 999 {
-        out.push_str(&scim_store::rfc3339(t));
-        return;
-    }
-    let mut text = *b"0000-00-00T00:00:00.000Z";
-    for (at, width, n) in [
-        (0, 4, year),
-        (5, 2, date.month()),
-        (8, 2, date.day()),
-        (11, 2, time.hour()),
-        (14, 2, time.minute()),
-        (17, 2, time.second()),
-        (20, 3, millis),
-    ] {
-        let mut n = n;
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (n % 10) as u8;
-            n /= 10;
+/// `,"created":"<created>","lastModified":"<modified>"`, each time as
+/// `scim_store::rfc3339` writes it (`2024-05-01T12:00:00.123Z`): digit by
+/// digit into one buffer, checked as UTF-8 once, for the common case
+/// (years 0 to 9999, no leap second); through `rfc3339` otherwise.
+fn push_times(out: &mut String, created: DateTime<Utc>, modified: DateTime<Utc>) {
+    const HEAD: &[u8; 12] = b",\"created\":\"";
+    const MIDDLE: &[u8; 18] = b"\",\"lastModified\":\"";
+    if let (Some(c), Some(m)) = (time_digits(created), time_digits(modified)) {
+        let mut text = [b'"'; HEAD.len() + 24 + MIDDLE.len() + 24 + 1];
+        let (head, rest) = text.split_at_mut(HEAD.len());
+        let (c_at, rest) = rest.split_at_mut(24);
+        let (middle, rest) = rest.split_at_mut(MIDDLE.len());
+        head.copy_from_slice(HEAD);
+        c_at.copy_from_slice(&c);
+        middle.copy_from_slice(MIDDLE);
+        rest[..24].copy_from_slice(&m);
+        if let Ok(text) = std::str::from_utf8(&text) {
+            out.push_str(text);
+            return;
         }
     }
-    match std::str::from_utf8(&text) {
-        Ok(text) => out.push_str(text),
-        // Digits and separators are ASCII: not reached.
-        Err(_) => out.push_str(&scim_store::rfc3339(t)),
-    }
+    out.push_str(",\"created\":\"");
+    out.push_str(&scim_store::rfc3339(created));
+    out.push_str("\",\"lastModified\":\"");
+    out.push_str(&scim_store::rfc3339(modified));
+    out.push('"');
 }
+
+/// `t` as `scim_store::rfc3339` writes it, when its year is 0 to 9999 and
+/// it is no leap second (chrono's 1,000 milliseconds or more).
+fn time_digits(t: DateTime<Utc>) -> Option<[u8; 24]> {
+    let (date, time) = (t.date_naive(), t.time());
+    let millis = time.nanosecond() / 1_000_000;
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    if millis > 999 {
+        return None;
+    }
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    for (at, n) in [
+        (0, year / 100),
+        (2, year % 100),
+        (5, date.month()),
+        (8, date.day()),
+        (11, time.hour()),
+        (14, time.minute()),
+        (17, time.second()),
+        (21, millis % 100),
+    ] {
+        let pair = (n % 100) as usize * 2;
+        text[at] = PAIRS[pair];
+        text[at + 1] = PAIRS[pair + 1];
+    }
+    text[20] = b'0' + (millis / 100) as u8;
+    Some(text)
+}
+
+/// "00" to "99", two digits a number.
+const PAIRS: &[u8; 200] = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
 /// `n` in decimal.
 fn push_number(out: &mut String, mut n: u64) {
@@ -324,10 +342,22 @@ mod tests {
             // A leap second: chrono counts it in the nanoseconds.
             at(2016, 12, 31, 23, 59, 59, 1_500_000_000),
         ];
-        for t in times {
-            let mut out = String::new();
-            push_time(&mut out, t);
-            assert_eq!(out, scim_store::rfc3339(t));
+        for created in times {
+            for modified in times {
+                let mut out = String::new();
+                push_times(&mut out, created, modified);
+                let (c, m) = (scim_store::rfc3339(created), scim_store::rfc3339(modified));
+                assert_eq!(out, format!(",\"created\":\"{c}\",\"lastModified\":\"{m}\""));
+            }
+        }
+        // Every millisecond digit, hour, minute and second in one day.
+        let mut t = at(1999, 12, 31, 0, 0, 0, 0);
+        for _ in 0..100_000 {
+            assert_eq!(
+                time_digits(t).map(|d| String::from_utf8(d.to_vec()).unwrap()),
+                Some(scim_store::rfc3339(t))
+            );
+            t += chrono::Duration::milliseconds(863);
         }
         for version in [0, 1, 9, 10, 12345, u64::MAX] {
             let mut out = String::from("W/\"");
