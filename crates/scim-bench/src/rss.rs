@@ -69,7 +69,9 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
     let mut ids: Vec<String> = (0..n).map(|_| uuid::Uuid::new_v4().to_string()).collect();
     ids.sort_unstable();
     let stamp = "2026-01-01T00:00:00.000Z";
-    // The verdict the store's `scim_verdict` writes with each document.
+    // The verdict the store's `scim_verdict` writes with each document,
+    // for the server `scim-bench` starts (the built-in schemas: a server
+    // with extensions would find these foreign and read each user).
     let check = UnchangedByDefault::for_rendering(Registry::builtin().user());
     conn.execute_batch("BEGIN")?;
     let first_seq: i64 = conn.query_row(

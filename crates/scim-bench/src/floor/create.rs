@@ -5,7 +5,9 @@
 //! writer thread that commits whatever is queued as one transaction (group
 //! commit) at the run's `synchronous`, before the 201 is sent. No schema
 //! validation, no uniqueness message, no savepoint per request, no
-//! rendering beyond splicing `id` and `meta` into the body.
+//! rendering beyond splicing `id` and `meta` into the body, and no
+//! verdict (the real store's `scim_verdict`, which spares its list pages
+//! a reading of each user: work a floor need not do).
 
 use super::{SCIM_JSON, e};
 use actix_web::{HttpRequest, HttpResponse, web};

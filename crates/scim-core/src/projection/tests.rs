@@ -489,4 +489,20 @@ fn a_verdict_is_taken_only_from_the_same_check_about_the_same_text() {
         None,
         "for_rendering refuses what a renderer derives"
     );
+    // The same names, one attribute `returned: request` instead of
+    // `default` (a schema changed between runs): not taken.
+    let ext = "urn:example:scim:schemas:extension:seal:1.0:User";
+    let with = |returned: &str| {
+        let mut reg = Registry::builtin();
+        let schema = json!({"id": ext, "attributes": [
+            {"name": "badge", "type": "string", "multiValued": false, "returned": returned}
+        ]});
+        reg.add_extension("User", &schema, false).unwrap();
+        UnchangedByDefault::new(reg.user())
+    };
+    let (shown, hidden) = (with("default"), with("request"));
+    let doc = json!({"schemas": [USER_URN, ext], "userName": "a", ext: {"badge": "b"}}).to_string();
+    assert!(shown.members(&doc).is_some());
+    assert_eq!(hidden.members(&doc), None);
+    assert_eq!(hidden.members_given(&doc, Some(&shown.verdict(&doc))), None);
 }

@@ -85,10 +85,15 @@ impl UnchangedByDefault {
         UnchangedByDefault { names, by_len, seal: 0 }.sealed()
     }
 
-    /// With `seal` the hash of what decides: every name, what it is (each
-    /// attribute with all its characteristics) and which are looked up.
+    /// With `seal` the hash of what decides: the rules (this file's source
+    /// and the projection's, so that a build whose check answers otherwise
+    /// takes no verdict an older one found) and the table (every name,
+    /// what it is, each attribute with all its characteristics, and which
+    /// are looked up). Anything else that changes the seal (a schema's
+    /// description, say) only costs verdicts being found again.
     fn sealed(mut self) -> Self {
-        self.seal = hash(0, format!("{:?}{:?}", self.names, self.by_len).as_bytes());
+        let rules = hash(hash(0, RULES[0].as_bytes()), RULES[1].as_bytes());
+        self.seal = hash(rules, format!("{:?}{:?}", self.names, self.by_len).as_bytes());
         self
     }
 
@@ -248,6 +253,10 @@ impl Verdict {
         Some(Verdict(bytes.try_into().ok()?))
     }
 }
+
+/// The source of the rules a verdict depends on: this reader and the
+/// projection it follows (`sealed`).
+const RULES: [&str; 2] = [include_str!("text.rs"), include_str!("../projection.rs")];
 
 /// Where `schemas` would start in a verdict on a document the default
 /// projection changes.

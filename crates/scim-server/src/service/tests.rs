@@ -491,14 +491,22 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     let text_of = |doc: &serde_json::Value| scim_store::StoredText::of(stored_of(doc));
     // The user pushed after another one, or `None` (and nothing pushed).
     let check = scim_core::projection::UnchangedByDefault::for_rendering(rt);
+    // Each item is rendered without a verdict and with the one a store
+    // would keep: the same either way.
     let render = |item: &scim_store::StoredText, groups: &[GroupRef]| {
-        let mut page = ListPage::index(1, 1, 2).unwrap();
-        page.push_value(&json!({"before": 1})).unwrap();
-        let pushed = page.push_user(&check, item, groups, &text::Location::new(&f.view.base, rt));
-        let texts: Vec<String> = page.resources().map(str::to_string).collect();
-        assert_eq!(texts.len(), 1 + usize::from(pushed));
-        assert_eq!(texts[0], r#"{"before":1}"#);
-        pushed.then(|| texts[1].clone())
+        let mut with_verdict = item.clone();
+        with_verdict.verdict = Some(check.verdict(&item.doc));
+        let [without, with] = [item, &with_verdict].map(|item| {
+            let mut page = ListPage::index(1, 1, 2).unwrap();
+            page.push_value(&json!({"before": 1})).unwrap();
+            let pushed = page.push_user(&check, item, groups, &text::Location::new(&f.view.base, rt));
+            let texts: Vec<String> = page.resources().map(str::to_string).collect();
+            assert_eq!(texts.len(), 1 + usize::from(pushed));
+            assert_eq!(texts[0], r#"{"before":1}"#);
+            pushed.then(|| texts[1].clone())
+        });
+        assert_eq!(without, with, "{}", item.doc);
+        without
     };
     for doc in &same {
         for groups in [Vec::new(), groups.clone()] {
