@@ -4,7 +4,8 @@
 use crate::config::SqliteConfig;
 use crate::error::{Error, Result};
 use crate::functions;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use scim_core::projection::UnchangedByDefault;
 use scim_core::schema::Registry;
 use std::sync::Arc;
 
@@ -80,6 +81,7 @@ pub(crate) fn open_writer(loc: &Location, config: &SqliteConfig, registry: &Arc<
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     functions::register(&conn, registry.clone())?;
     migrate(&conn)?;
+    refresh_verdicts(&conn, registry)?;
     Ok(conn)
 }
 
@@ -136,9 +138,7 @@ pub(crate) fn open_reader(
 /// Applies the migrations this database has not seen yet.
 fn migrate(conn: &Connection) -> Result<()> {
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
-    // IMMEDIATE: two processes opening one new file must not both migrate.
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let outcome = (|| {
+    immediate(conn, || {
         let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if current > known {
             return Err(Error::NewerSchema { found: current, known });
@@ -152,11 +152,44 @@ fn migrate(conn: &Connection) -> Result<()> {
             conn.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
         }
         Ok(())
-    })();
-    match outcome {
+    })
+}
+
+/// Finds every user's verdict again (`scim_verdict`) when the stored ones
+/// were found by another check than this registry's (migration 4): on the
+/// first open after the migration, and after a schema or a build whose
+/// check answers otherwise. Without it those users' list pages would read
+/// each text until the user is written again. Once per such change, not
+/// once per open: a second open finds its own seal.
+fn refresh_verdicts(conn: &Connection, registry: &Registry) -> Result<()> {
+    let seal = UnchangedByDefault::for_rendering(registry.user()).seal();
+    // The column is an INTEGER: the same 64 bits, signed.
+    let seal = i64::from_ne_bytes(seal.to_ne_bytes());
+    immediate(conn, || {
+        let stored: Option<i64> = conn
+            .query_row("SELECT seal FROM verdict_seal", [], |r| r.get(0))
+            .optional()?;
+        if stored == Some(seal) {
+            return Ok(());
+        }
+        conn.execute(
+            "UPDATE resources SET verdict = scim_verdict(kind, doc) WHERE kind = 'User'",
+            [],
+        )?;
+        conn.execute("DELETE FROM verdict_seal", [])?;
+        conn.execute("INSERT INTO verdict_seal (seal) VALUES (?1)", [seal])?;
+        Ok(())
+    })
+}
+
+/// `f` in one `BEGIN IMMEDIATE` transaction (two processes opening one
+/// file must not both change it), committed when it succeeds.
+fn immediate(conn: &Connection, f: impl FnOnce() -> Result<()>) -> Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    match f() {
         Ok(()) => Ok(conn.execute_batch("COMMIT")?),
         Err(e) => {
-            // The migration's own error is the one worth reporting.
+            // The change's own error is the one worth reporting.
             let _ = conn.execute_batch("ROLLBACK");
             Err(e)
         }

@@ -570,3 +570,54 @@ async fn a_users_verdict_is_found_of_its_text_and_not_taken_for_another() {
     assert_ne!(item.verdict, Some(check.verdict(&item.doc)));
     assert_eq!(check.members_given(&item.doc, item.verdict.as_ref()), None);
 }
+
+/// The store finds every user's verdict again when it opens with another
+/// check than the one that found the stored verdicts (rows from before
+/// migration 4 have none; a schema changed between runs has another), and
+/// leaves them alone when it opens with the same one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdicts_are_found_again_when_the_store_opens_with_another_check() {
+    let dir = TempDir::new("verdict-seal");
+    let builtin = registry();
+    let ctx = {
+        let store = common::open(&dir, builtin.clone());
+        let ctx = tenant(&store, "verdict-seal").await;
+        for name in ["a", "b", "c"] {
+            store.create(&ctx, Kind::User, user(name)).await.unwrap();
+        }
+        ctx
+    };
+    let verdicts = |registry: &Registry| {
+        let (dir, ctx, registry) = (&dir, &ctx, Arc::new(registry.clone()));
+        async move {
+            let store = common::open(dir, registry);
+            let page = store.query_text(ctx, Kind::User, &Query::all(10)).await.unwrap();
+            page.items.into_iter().map(|i| (i.doc, i.verdict)).collect::<Vec<_>>()
+        }
+    };
+    let check = UnchangedByDefault::for_rendering(builtin.user());
+    let sql = |statement: &str| {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch(statement).unwrap();
+    };
+    // As a file from before migration 4 would be: no verdicts, no seal.
+    sql("UPDATE resources SET verdict = NULL; DELETE FROM verdict_seal;");
+    for (doc, verdict) in verdicts(&builtin).await {
+        assert_eq!(verdict, Some(check.verdict(&doc)), "{doc}");
+    }
+    // Found once: verdicts changed behind the store's back stay as they
+    // are when it opens with the same check.
+    sql("UPDATE resources SET verdict = x'00'");
+    assert!(verdicts(&builtin).await.iter().all(|(_, v)| v.is_none()));
+    // Another schema: every verdict found again by its check.
+    let mut extended = Registry::builtin();
+    let schema = json!({"id": "urn:example:scim:schemas:extension:seal:1.0:User", "attributes": [
+        {"name": "badge", "type": "string", "multiValued": false, "returned": "request"}
+    ]});
+    extended.add_extension("User", &schema, false).unwrap();
+    let other = UnchangedByDefault::for_rendering(extended.user());
+    assert_ne!(other.seal(), check.seal());
+    for (doc, verdict) in verdicts(&extended).await {
+        assert_eq!(verdict, Some(other.verdict(&doc)), "{doc}");
+    }
+}

@@ -97,6 +97,12 @@ impl UnchangedByDefault {
         self
     }
 
+    /// What this check's verdicts are sealed with: two checks with the same
+    /// seal take each other's verdicts (and answer alike).
+    pub fn seal(&self) -> u64 {
+        self.seal
+    }
+
     /// The check a renderer that writes `DERIVED` itself needs: kept as it
     /// is by the default projection, and holding none of them.
     pub fn for_rendering(rt: &ResourceType) -> Self {
