@@ -9,14 +9,6 @@
 -- of the page's CPU. With the verdict, a reader hashes the text instead;
 -- a verdict found by another check (another schema), or of a document
 -- changed since (by anyone, the sqlite3 shell included), does not match
--- its hash and is ignored.
---
--- `verdict_seal` holds the seal of the check the stored verdicts were found
--- by (one row). When the store opens with another check (the first open
--- after this migration, or a schema or build whose check differs), it
--- finds every user's verdict again and stores the new seal (`db.rs`).
+-- its hash and is ignored. Rows written before this migration have none
+-- until migration 5's seal says to find them.
 ALTER TABLE resources ADD COLUMN verdict BLOB;
-
-CREATE TABLE verdict_seal (
-    seal INTEGER NOT NULL
-);

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_resource_counts.sql"),
     include_str!("../migrations/0003_resources_clustered.sql"),
     include_str!("../migrations/0004_resource_verdicts.sql"),
+    include_str!("../migrations/0005_verdict_seal.sql"),
 ];
 
 /// Prepared statements kept per connection: a filter shape is one
@@ -156,8 +157,8 @@ fn migrate(conn: &Connection) -> Result<()> {
 }
 
 /// Finds every user's verdict again (`scim_verdict`) when the stored ones
-/// were found by another check than this registry's (migration 4): on the
-/// first open after the migration, and after a schema or a build whose
+/// were found by another check than this registry's (migrations 4 and 5):
+/// on the first open after migration 5, and after a schema or a build whose
 /// check answers otherwise. Without it those users' list pages would read
 /// each text until the user is written again. Once per such change, not
 /// once per open: a second open finds its own seal.

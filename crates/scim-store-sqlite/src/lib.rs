@@ -42,14 +42,14 @@
 //!
 //! Embedded numbered migrations (`migrations/NNNN_*.sql`) run when the store
 //! opens; `PRAGMA user_version` counts the applied ones, so reopening is a
-//! no-op. Migrations 1-4 create (every table but `verdict_seal` leads with
+//! no-op. Migrations 1-5 create (every table but `verdict_seal` leads with
 //! `tenant`):
 //!
 //! | table | columns | keys and indexes |
 //! |---|---|---|
 //! | `tenants` | id, name, created | PK id; UNIQUE name |
 //! | `resources` | tenant, kind, id, version, created, modified, user_name_key, external_id, display_name_key, doc (JSON text), created_seq, verdict (migration 4: a user's `Verdict`, 16 bytes, set by `scim_verdict` on every write of `doc`, and for every user at an open whose check's seal differs from `verdict_seal`'s) | PK (tenant, kind, id), without rowid since migration 3 (a read by id is one B-tree walk; a page in id order is neighbouring rows); UNIQUE (tenant, kind, user_name_key); (tenant, kind, external_id); (tenant, kind, display_name_key); planner statistics in `sqlite_stat1` |
-//! | `verdict_seal` (migration 4) | seal | one row: the seal of the check the stored verdicts were found by |
+//! | `verdict_seal` (migration 5) | seal | one row: the seal of the check the stored verdicts were found by |
 //! | `resource_counts` (migration 2) | tenant, kind, n, gen | PK (tenant, kind), without rowid; kept by triggers on `resources` inserts and deletes |
 //! | `resource_emails` | tenant, value_key (lower-cased), resource_id, type | PK (tenant, value_key, resource_id), without rowid |
 //! | `memberships` | tenant, group_id, member_id, member_kind | PK (tenant, group_id, member_id); (tenant, member_id) |

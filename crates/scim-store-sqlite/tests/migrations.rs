@@ -95,7 +95,7 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
     }
 
     let store = common::open(&dir, registry.clone());
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     {
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         let sql: String = conn
@@ -158,5 +158,36 @@ async fn a_version_2_file_keeps_everything_when_resources_are_clustered() {
             "{}",
             item.doc
         );
+    }
+}
+
+/// A file of schema version 4 (each user's verdict column, written by the
+/// builds before migration 5, without a seal) opens at version 5 and has
+/// every user's verdict found, whatever it held.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_4_file_gets_its_seal_and_every_verdict() {
+    let dir = TempDir::new("seal-migration");
+    let registry = Arc::new(Registry::builtin());
+    let ctx = {
+        let store = common::open(&dir, registry.clone());
+        let ctx = Ctx::new(store.create_tenant("t").await.unwrap().id, None, "r");
+        for i in 0..20 {
+            store.create(&ctx, Kind::User, user(&format!("u{i:02}"))).await.unwrap();
+        }
+        ctx
+    };
+    {
+        let conn = rusqlite::Connection::open(dir.db()).unwrap();
+        conn.execute_batch("DROP TABLE verdict_seal; UPDATE resources SET verdict = NULL WHERE id < '8';")
+            .unwrap();
+        conn.pragma_update(None, "user_version", 4).unwrap();
+    }
+    let store = common::open(&dir, registry.clone());
+    assert_eq!(store.schema_version().await.unwrap(), 5);
+    let check = UnchangedByDefault::for_rendering(registry.user());
+    let texts = store.query_text(&ctx, Kind::User, &Query::all(100)).await.unwrap();
+    assert_eq!(texts.items.len(), 20);
+    for item in &texts.items {
+        assert_eq!(item.verdict, Some(check.verdict(&item.doc)), "{}", item.doc);
     }
 }

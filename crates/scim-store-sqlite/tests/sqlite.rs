@@ -108,12 +108,12 @@ async fn migrations_run_once_and_reopening_is_a_no_op() {
     let dir = TempDir::new("migrate");
     {
         let store = common::open(&dir, registry());
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), 5);
         tenant(&store, "t").await;
     }
     for _ in 0..2 {
         let store = common::open(&dir, registry());
-        assert_eq!(store.schema_version().await.unwrap(), 4);
+        assert_eq!(store.schema_version().await.unwrap(), 5);
         assert_eq!(
             store.tenants().await.unwrap().len(),
             1,
