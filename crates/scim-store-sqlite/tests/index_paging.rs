@@ -134,12 +134,13 @@ async fn an_existing_database_gets_its_counts_when_migrated() {
         (ctx.tenant, 600u64)
     };
     // Back to schema version 1: the counts table and triggers gone, as in a
-    // file written before migration 2 existed.
+    // file written before migration 2 existed (and the verdicts' seal, of
+    // migration 5; migration 3 rebuilds `resources` without its verdicts).
     {
         let conn = rusqlite::Connection::open(dir.db()).unwrap();
         conn.execute_batch(
             "DROP TRIGGER resource_counts_insert; DROP TRIGGER resource_counts_delete;
-             DROP TABLE resource_counts; PRAGMA user_version = 1;",
+             DROP TABLE resource_counts; DROP TABLE verdict_seal; PRAGMA user_version = 1;",
         )
         .unwrap();
     }
