@@ -318,7 +318,7 @@ fn parse_list(text: Option<&str>) -> Result<Vec<AttrPath>, ScimError> {
 }
 
 mod text;
-pub use text::{DERIVED, Members, UnchangedByDefault, Verdict, needs_escape};
+pub use text::{Members, UnchangedByDefault, Verdict, needs_escape};
 
 #[cfg(test)]
 mod tests;

@@ -81,8 +81,11 @@ pub(crate) fn open_writer(loc: &Location, config: &SqliteConfig, registry: &Arc<
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     functions::register(&conn, registry.clone())?;
+    let users = UnchangedByDefault::for_rendering(registry.user());
+    let seal = users.seal();
+    functions::register_verdict(&conn, users)?;
     migrate(&conn)?;
-    refresh_verdicts(&conn, registry)?;
+    refresh_verdicts(&conn, seal)?;
     Ok(conn)
 }
 
@@ -157,13 +160,13 @@ fn migrate(conn: &Connection) -> Result<()> {
 }
 
 /// Finds every user's verdict again (`scim_verdict`) when the stored ones
-/// were found by another check than this registry's (migrations 4 and 5):
+/// were found by another check than the one sealed `seal` (migrations 4
+/// and 5):
 /// on the first open after migration 5, and after a schema or a build whose
 /// check answers otherwise. Without it those users' list pages would read
 /// each text until the user is written again. Once per such change, not
 /// once per open: a second open finds its own seal.
-fn refresh_verdicts(conn: &Connection, registry: &Registry) -> Result<()> {
-    let seal = UnchangedByDefault::for_rendering(registry.user()).seal();
+fn refresh_verdicts(conn: &Connection, seal: u64) -> Result<()> {
     // The column is an INTEGER: the same 64 bits, signed.
     let seal = i64::from_ne_bytes(seal.to_ne_bytes());
     immediate(conn, || {

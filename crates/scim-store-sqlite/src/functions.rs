@@ -9,9 +9,10 @@
 //! - `scim_sort_key(attr, kind, path)`: the `scim_core::sort::sort_key` of a
 //!   resource, given the JSON of the attribute `path` names (`doc -> '$.x'`),
 //!   encoded as a blob whose byte order is `SortKey`'s order.
-//! - `scim_verdict(kind, doc)`: for a user's document text, the 16 bytes
-//!   of `UnchangedByDefault::for_rendering`'s `Verdict` on it (migration
-//!   4); NULL for anything else.
+//! - `scim_verdict(kind, doc)` (the writer's connection only): for a
+//!   user's document text, the 16 bytes of
+//!   `UnchangedByDefault::for_rendering`'s `Verdict` on it (migration 4);
+//!   NULL for anything else.
 //!
 //! They are deterministic and innocuous, and no index depends on them, so
 //! the database stays readable and writable by the plain `sqlite3` shell.
@@ -36,8 +37,9 @@ const FLAGS: FunctionFlags = FunctionFlags::SQLITE_UTF8
 /// to 9999, any offset) is a positive 12-digit number.
 const SECONDS_BIAS: i64 = 100_000_000_000;
 
-pub(crate) fn register(conn: &Connection, registry: Arc<Registry>) -> Result<()> {
-    let users = UnchangedByDefault::for_rendering(registry.user());
+/// `scim_verdict`, by `users` (the users' `for_rendering` check): on the
+/// writer's connection only, the one that writes documents.
+pub(crate) fn register_verdict(conn: &Connection, users: UnchangedByDefault) -> Result<()> {
     conn.create_scalar_function("scim_verdict", 2, FLAGS, move |ctx| {
         Ok(match (ctx.get_raw(0), ctx.get_raw(1)) {
             (ValueRef::Text(b"User"), ValueRef::Text(doc)) => std::str::from_utf8(doc)
@@ -46,6 +48,10 @@ pub(crate) fn register(conn: &Connection, registry: Arc<Registry>) -> Result<()>
             _ => None,
         })
     })?;
+    Ok(())
+}
+
+pub(crate) fn register(conn: &Connection, registry: Arc<Registry>) -> Result<()> {
     conn.create_scalar_function("scim_fold", 1, FLAGS, |ctx| {
         Ok(match ctx.get_raw(0) {
             ValueRef::Text(t) => std::str::from_utf8(t).ok().map(str::to_lowercase),

@@ -16,6 +16,7 @@
 
 use super::{Member, What};
 use crate::schema::{AttributeDef, ResourceType, Returned, Schema};
+use std::sync::OnceLock;
 
 /// How deep values may nest, the top-level object included: serde_json's
 /// own limit, so that nothing refused by the `Value` path is accepted here.
@@ -36,8 +37,8 @@ pub struct UnchangedByDefault {
     names: Vec<(String, Top)>,
     /// `names`' indexes by the length of the name.
     by_len: Vec<Vec<usize>>,
-    /// A hash of the table above: what a `Verdict` is sealed with, so that
-    /// one found by another check (of another schema) is not taken.
+    /// What a `Verdict` is sealed with (`sealed`), so that one found by
+    /// another check (of another schema or build) is not taken.
     seal: u64,
 }
 
@@ -92,7 +93,9 @@ impl UnchangedByDefault {
     /// are looked up). Anything else that changes the seal (a schema's
     /// description, say) only costs verdicts being found again.
     fn sealed(mut self) -> Self {
-        let rules = hash(hash(0, RULES[0].as_bytes()), RULES[1].as_bytes());
+        // The rules are the same for every check of a build: hashed once.
+        static RULES_HASH: OnceLock<u64> = OnceLock::new();
+        let rules = *RULES_HASH.get_or_init(|| hash(hash(0, RULES[0].as_bytes()), RULES[1].as_bytes()));
         self.seal = hash(rules, format!("{:?}{:?}", self.names, self.by_len).as_bytes());
         self
     }
@@ -234,7 +237,7 @@ impl UnchangedByDefault {
 /// it: `id` and `meta` (RFC 7643 §3.1) and a user's `groups` (from the
 /// memberships). A renderer writing them itself takes only documents that
 /// hold none of them (`for_rendering`).
-pub const DERIVED: [&str; 3] = ["id", "meta", "groups"];
+const DERIVED: [&str; 3] = ["id", "meta", "groups"];
 
 /// What `UnchangedByDefault::verdict` found of one document, for a store to
 /// keep with it so that a reader need not read it as JSON again: where

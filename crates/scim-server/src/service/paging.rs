@@ -192,25 +192,8 @@ impl Service {
         for (item, id) in items.iter_mut().zip(ids) {
             item.id = id;
         }
-        let rt = self.rt(Kind::User);
-        // Room for each document and what is written around it (the id
-        // twice, `meta`, each group), so the buffer is never moved.
-        let bytes: usize = items
-            .iter()
-            .zip(&groups)
-            .map(|(item, groups)| {
-                item.doc.len()
-                    + 2 * item.id.len()
-                    + view.base.len()
-                    + 240
-                    + groups
-                        .iter()
-                        .map(|g| 2 * g.id.len() + view.base.len() + g.display.as_ref().map_or(0, String::len) + 80)
-                        .sum::<usize>()
-            })
-            .sum();
-        out.reserve(bytes + items.len());
-        let at = Location::new(&view.base, rt);
+        let at = Location::new(&view.base, self.rt(Kind::User));
+        out.reserve_users(&items, &groups, &at);
         for (item, groups) in items.into_iter().zip(groups) {
             if out.push_user(&self.users_unchanged, &item, &groups, &at) {
                 continue;

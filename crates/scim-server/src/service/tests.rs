@@ -489,10 +489,10 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
         members: None,
     };
     let text_of = |doc: &serde_json::Value| scim_store::StoredText::of(stored_of(doc));
-    // The user pushed after another one, or `None` (and nothing pushed).
     let check = scim_core::projection::UnchangedByDefault::for_rendering(rt);
-    // Each item is rendered without a verdict and with the one a store
-    // would keep: the same either way.
+    // The user pushed after another one, or `None` (and nothing pushed);
+    // rendered without a verdict and with the one a store would keep, the
+    // same either way.
     let render = |item: &scim_store::StoredText, groups: &[GroupRef]| {
         let mut with_verdict = item.clone();
         with_verdict.verdict = Some(check.verdict(&item.doc));

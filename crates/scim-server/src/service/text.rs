@@ -91,8 +91,19 @@ impl ListPage {
         })
     }
 
-    /// Room for `bytes` more, so the buffer is not moved while it grows.
-    pub(super) fn reserve(&mut self, bytes: usize) {
+    /// Room for `items` as `push_user` writes them with their `groups`
+    /// (the id twice, `meta`, each group), so the buffer is not moved while
+    /// it grows.
+    pub(super) fn reserve_users(&mut self, items: &[StoredText], groups: &[Vec<GroupRef>], at: &Location) {
+        let base = at.base.len();
+        let group = |g: &GroupRef| 2 * g.id.len() + base + g.display.as_ref().map_or(0, String::len) + 80;
+        let bytes: usize = items
+            .iter()
+            .zip(groups)
+            .map(|(item, groups)| {
+                item.doc.len() + 2 * item.id.len() + base + 241 + groups.iter().map(group).sum::<usize>()
+            })
+            .sum();
         self.text.reserve(bytes);
     }
 
