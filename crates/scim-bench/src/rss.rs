@@ -96,7 +96,9 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
             let name = user_name(i);
             let doc = user(i, &name);
             let seq = first_seq + i as i64;
-            let change = audit_change(AuditOp::Create, Some(&doc), &MemberDelta::default());
+            let none = MemberDelta::default();
+            let change = serde_json::to_string(&audit_change(AuditOp::Create, Some(&doc), &none))
+                .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
             let text = doc.to_string();
             let verdict = check.verdict(&text).to_bytes();
             resource.execute(rusqlite::params![
@@ -111,7 +113,7 @@ fn fill(db: &std::path::Path, tenant: &str, n: usize) -> rusqlite::Result<Vec<St
                 verdict.as_slice()
             ])?;
             email.execute(rusqlite::params![tenant, name.to_lowercase(), id])?;
-            audit.execute(rusqlite::params![tenant, seq, stamp, id, change.to_string()])?;
+            audit.execute(rusqlite::params![tenant, seq, stamp, id, change])?;
         }
     }
     conn.execute_batch("COMMIT")?;

@@ -105,7 +105,7 @@ impl Store for MemoryStore {
         let resource = Resource::new(kind, &id, doc.doc, at);
         let mut delta = MemberDelta::default();
         delta.add(members.iter().map(|(m, _)| Member::new(m.clone())));
-        let change = audit_change(AuditOp::Create, Some(&resource.doc), &delta);
+        let change = audit_change(AuditOp::Create, Some(&resource.doc), &delta).to_value()?;
         t.record(ctx, AuditOp::Create, kind, &id, 1, change);
         let stored = t.stored(kind, &id, &resource, true);
         t.resources_mut(kind).insert(id, resource);
@@ -184,7 +184,7 @@ impl Store for MemoryStore {
             t.add_member(id, m, *member_kind);
         }
         let at = now();
-        let change = audit_change(AuditOp::Update, update.doc.as_ref(), &update.members);
+        let change = audit_change(AuditOp::Update, update.doc.as_ref(), &update.members).to_value()?;
         let resource = t.resources_mut(kind).get_mut(id).ok_or(StoreError::NotFound)?;
         resource.bump(kind, id, update.doc, at);
         let resource = resource.clone();
@@ -206,7 +206,7 @@ impl Store for MemoryStore {
         }
         t.resources_mut(kind).remove(id);
         t.remove_memberships(id);
-        let change = audit_change(AuditOp::Delete, None, &MemberDelta::default());
+        let change = audit_change(AuditOp::Delete, None, &MemberDelta::default()).to_value()?;
         t.record(ctx, AuditOp::Delete, kind, id, 0, change);
         Ok(())
     }

@@ -40,7 +40,7 @@ pub(crate) async fn create(conn: &mut AsyncPgConnection, ctx: &Ctx, kind: Kind, 
     let mut delta = MemberDelta::default();
     delta.add(new.members);
     let adds = member_ids(&delta)?;
-    let change = encode(&audit_change(AuditOp::Create, Some(&new.doc), &delta))?;
+    let change = encode(&audit_change(AuditOp::Create, Some(&new.doc), &delta).to_value()?)?;
     let id = Uuid::new_v4();
     let at = now();
     let members = conn
@@ -118,7 +118,7 @@ pub(crate) async fn update(
     let tenant = uuid_or_not_found(&ctx.tenant)?;
     let rid = uuid_or_not_found(id)?;
     let enc = update.doc.as_ref().map(|d| encode_resource(kind, d)).transpose()?;
-    let change = encode(&audit_change(AuditOp::Update, update.doc.as_ref(), &update.members))?;
+    let change = encode(&audit_change(AuditOp::Update, update.doc.as_ref(), &update.members).to_value()?)?;
     let at = now();
     let bumped = conn
         .transaction::<_, Error, _>(async |conn| {
@@ -233,7 +233,7 @@ pub(crate) async fn delete(
 ) -> Result<()> {
     let tenant = uuid_or_not_found(&ctx.tenant)?;
     let rid = uuid_or_not_found(id)?;
-    let change = encode(&audit_change(AuditOp::Delete, None, &MemberDelta::default()))?;
+    let change = encode(&audit_change(AuditOp::Delete, None, &MemberDelta::default()).to_value()?)?;
     conn.transaction::<_, Error, _>(async |conn| {
         let mut q = Sql::new();
         let (t, i, k) = (q.bind(tenant), q.bind(rid), q.bind(kind.as_str()));

@@ -12,8 +12,8 @@ use crate::scripts;
 use redis::Value;
 use scim_core::members::{Member, MemberDelta};
 use scim_store::{
-    AuditOp, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Precondition, StoreError, Stored,
-    Update, audit_change,
+    AuditChange, AuditOp, Ctx, GroupRef, Kind, Load, MemberCursor, MemberPage, NewResource, Precondition, StoreError,
+    Stored, Update, audit_change,
 };
 use std::collections::BTreeMap;
 
@@ -33,7 +33,7 @@ impl RedisStore {
         let members: BTreeMap<String, Member> = new.members.into_iter().map(|m| (m.value.clone(), m)).collect();
         let mut delta = MemberDelta::default();
         delta.add(members.values().cloned());
-        let event = event(ctx, audit_change(AuditOp::Create, Some(&new.doc), &delta));
+        let event = event(ctx, audit_change(AuditOp::Create, Some(&new.doc), &delta))?;
         let id = uuid::Uuid::new_v4().to_string();
         let doc = serde_json::to_string(&new.doc)?;
         let ix = serde_json::to_string(&index::terms(kind, &new.doc))?;
@@ -103,7 +103,7 @@ impl RedisStore {
         update: Update,
     ) -> Result<Stored> {
         let t = self.tenant_keys(&ctx.tenant)?;
-        let event = event(ctx, audit_change(AuditOp::Update, update.doc.as_ref(), &update.members));
+        let event = event(ctx, audit_change(AuditOp::Update, update.doc.as_ref(), &update.members))?;
         let (has_doc, doc, un, ix) = match &update.doc {
             Some(doc) => {
                 let un = match kind {
@@ -159,7 +159,7 @@ impl RedisStore {
 
     pub(crate) async fn delete_resource(&self, ctx: &Ctx, kind: Kind, id: &str, expect: Precondition) -> Result<()> {
         let t = self.tenant_keys(&ctx.tenant)?;
-        let event = event(ctx, audit_change(AuditOp::Delete, None, &MemberDelta::default()));
+        let event = event(ctx, audit_change(AuditOp::Delete, None, &MemberDelta::default()))?;
         let expected = expected(expect);
         let args = [
             t.base.as_str(),
@@ -228,6 +228,16 @@ fn expected(expect: Precondition) -> String {
 
 /// The audit details a script stores with the event it appends: who, which
 /// request, what changed. The script adds time, op, kind, id and version.
-fn event(ctx: &Ctx, change: serde_json::Value) -> String {
-    serde_json::json!({"actor": ctx.actor, "request_id": ctx.request_id, "change": change}).to_string()
+fn event(ctx: &Ctx, change: AuditChange<'_>) -> Result<String> {
+    #[derive(serde::Serialize)]
+    struct Details<'a> {
+        actor: &'a Option<String>,
+        request_id: &'a str,
+        change: AuditChange<'a>,
+    }
+    Ok(serde_json::to_string(&Details {
+        actor: &ctx.actor,
+        request_id: &ctx.request_id,
+        change,
+    })?)
 }

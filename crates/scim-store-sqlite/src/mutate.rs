@@ -9,7 +9,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::members::{Member, MemberDelta};
 use scim_store::{
-    AuditOp, Ctx, Kind, NewResource, Precondition, StoreError, Stored, Tenant, TokenRecord, Update, audit_change,
+    AuditChange, AuditOp, Ctx, Kind, NewResource, Precondition, StoreError, Stored, Tenant, TokenRecord, Update,
+    audit_change,
 };
 use serde_json::Value;
 
@@ -63,7 +64,7 @@ pub(crate) fn create(conn: &Connection, ctx: &Ctx, kind: Kind, new: NewResource)
         kind,
         id: &id,
         version: 1,
-        change: &change,
+        change,
         stamp: &stamp,
         origin: None,
     };
@@ -172,7 +173,7 @@ pub(crate) fn update(
         kind,
         id,
         version,
-        change: &change,
+        change,
         stamp: &stamp,
         origin: None,
     };
@@ -203,7 +204,8 @@ pub(crate) fn delete(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect:
     delete_emails(conn, &ctx.tenant, id, kind, &serde_json::from_str(&current.doc)?)?;
     conn.prepare_cached("DELETE FROM resources WHERE tenant = ?1 AND kind = ?2 AND id = ?3")?
         .execute(params![ctx.tenant, kind.as_str(), id])?;
-    let change = audit_change(AuditOp::Delete, None, &MemberDelta::default());
+    let none = MemberDelta::default();
+    let change = audit_change(AuditOp::Delete, None, &none);
     let stamp = fmt_ms(rows::now());
     // The resource row (and its created_seq) goes: the delete event keeps
     // the way to the create event.
@@ -213,7 +215,7 @@ pub(crate) fn delete(conn: &Connection, ctx: &Ctx, kind: Kind, id: &str, expect:
         kind,
         id,
         version: 0,
-        change: &change,
+        change,
         stamp: &stamp,
         origin,
     };
@@ -388,7 +390,7 @@ struct Event<'a> {
     kind: Kind,
     id: &'a str,
     version: u64,
-    change: &'a Value,
+    change: AuditChange<'a>,
     stamp: &'a str,
     /// Delete events: the seq of the resource's create event.
     origin: Option<i64>,
@@ -409,7 +411,7 @@ fn audit(conn: &Connection, ctx: &Ctx, seq: i64, e: &Event<'_>) -> Result<()> {
         e.kind.as_str(),
         e.id,
         to_i64(e.version),
-        serde_json::to_string(e.change)?,
+        serde_json::to_string(&e.change)?,
         e.origin
     ])?;
     Ok(())

@@ -106,7 +106,7 @@ pub async fn audit_one_event_per_mutation(store: Arc<dyn Store>) {
             kind: Kind::User,
             id: &u.id,
             version: 1,
-            change: audit_change(AuditOp::Create, Some(&doc), &none),
+            change: change_of(AuditOp::Create, Some(&doc), &none),
         },
         Want {
             request: "r2",
@@ -114,7 +114,7 @@ pub async fn audit_one_event_per_mutation(store: Arc<dyn Store>) {
             kind: Kind::Group,
             id: &g.id,
             version: 1,
-            change: audit_change(AuditOp::Create, Some(&group_doc("audited")), &group_members),
+            change: change_of(AuditOp::Create, Some(&group_doc("audited")), &group_members),
         },
         Want {
             request: "r3",
@@ -122,7 +122,7 @@ pub async fn audit_one_event_per_mutation(store: Arc<dyn Store>) {
             kind: Kind::User,
             id: &u.id,
             version: 2,
-            change: audit_change(AuditOp::Update, Some(&new_doc), &none),
+            change: change_of(AuditOp::Update, Some(&new_doc), &none),
         },
         Want {
             request: "r4",
@@ -258,7 +258,7 @@ pub async fn audit_member_changes_recorded(store: Arc<dyn Store>) {
             kind: Kind::Group,
             id: &g.id,
             version: 2,
-            change: audit_change(AuditOp::Update, None, &add),
+            change: change_of(AuditOp::Update, None, &add),
         },
         Want {
             request: "remove",
@@ -266,7 +266,7 @@ pub async fn audit_member_changes_recorded(store: Arc<dyn Store>) {
             kind: Kind::Group,
             id: &g.id,
             version: 3,
-            change: audit_change(AuditOp::Update, None, &remove),
+            change: change_of(AuditOp::Update, None, &remove),
         },
         Want {
             request: "replace",
@@ -274,7 +274,7 @@ pub async fn audit_member_changes_recorded(store: Arc<dyn Store>) {
             kind: Kind::Group,
             id: &g.id,
             version: 4,
-            change: audit_change(AuditOp::Update, Some(&group_doc("g2")), &replace),
+            change: change_of(AuditOp::Update, Some(&group_doc("g2")), &replace),
         },
     ];
     for (e, want) in events[3..].iter().zip(&wants) {
@@ -427,4 +427,11 @@ pub async fn audit_seq_increases(store: Arc<dyn Store>) {
         "after the last",
     );
     assert!(none.is_empty(), "events after the last seq: {none:?}");
+}
+
+/// What `audit_change` says an event's change is, as a stored event holds it.
+fn change_of(op: AuditOp, doc: Option<&Value>, members: &MemberDelta) -> Value {
+    audit_change(op, doc, members)
+        .to_value()
+        .expect("an audit change serialises")
 }
