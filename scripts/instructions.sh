@@ -15,7 +15,11 @@
 #           floor:  `scim-bench --floor-server`, rendered (`/rendered`);
 #           floor-memory: the same with groups from memory.
 # WORKLOAD  w6 (default): GET /Users?startIndex=N&count=100, the same N
-#           sequence every run; healthz: GET /healthz.
+#           sequence every run; healthz: GET /healthz; w2: GET
+#           /Users/{id}; w3: GET /Users?filter=userName eq "..."; w1: POST /Users
+#           (server only; userNames new to the copy); w4: PATCH /Users/{id}
+#           replacing active and displayName, as scim-bench sends it, on
+#           the same users every run (server only).
 # REQUESTS  counted requests (default 60), after 5 uncounted ones.
 #
 # Requests are sent one at a time by curl, whose own work is not counted.
@@ -86,14 +90,40 @@ for _ in $(seq 1 600); do
 done
 [ -n "$addr" ] && curl -sf "http://$addr/healthz" >/dev/null 2>&1 || fail "the $target did not answer /healthz within 120 s"
 
+case "$workload" in
+w6 | healthz | w2 | w3) ;;
+w1 | w4) [ "$target" = server ] || fail "$workload is measured on the server only" ;;
+*) fail "WORKLOAD is w6, healthz, w2, w3, w1 or w4" ;;
+esac
+ids=()
+if [ "$workload" = w4 ] || [ "$workload" = w2 ]; then
+    # The first 100 users in id order: the same users every run on one DIR.
+    mapfile -t ids < <(curl -sf "${auth[@]}" "http://$addr$prefix/scim/v2/Users?count=100&attributes=id" |
+        grep -o '"id":"[^"]*"' | cut -d'"' -f4)
+    [ "${#ids[@]}" -eq 100 ] || fail "could not list 100 user ids for $workload"
+fi
+
 request() {
-    local path
+    local path method=GET body=()
     case "$workload" in
     w6) path="$prefix/scim/v2/Users?startIndex=$(($1 * 15485863 % 99800 + 1))&count=100" ;;
     healthz) path=/healthz ;;
-    *) echo "instructions.sh: WORKLOAD is w6 or healthz" >&2; exit 1 ;;
+    w2) path="$prefix/scim/v2/Users/${ids[$(($1 * 7 % 100))]}" ;;
+    w3) path="$prefix/scim/v2/Users?filter=userName%20eq%20%22$(printf 'user%07d' $(($1 * 15485863 % 99800)))%40example.com%22" ;;
+    w1)
+        path=/scim/v2/Users method=POST
+        local name
+        name=$(printf 'w1-%07d@example.com' "$1")
+        body=(-H 'Content-Type: application/scim+json' --data-binary
+            "{\"schemas\":[\"urn:ietf:params:scim:schemas:core:2.0:User\"],\"userName\":\"$name\",\"externalId\":\"ext-$1\",\"displayName\":\"User $1\",\"name\":{\"givenName\":\"User\",\"familyName\":\"N$1\"},\"active\":true,\"emails\":[{\"value\":\"$name\",\"type\":\"work\",\"primary\":true}]}")
+        ;;
+    w4)
+        path=/scim/v2/Users/${ids[$(($1 * 7 % 100))]} method=PATCH
+        body=(-H 'Content-Type: application/scim+json' --data-binary
+            "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:PatchOp\"],\"Operations\":[{\"op\":\"replace\",\"path\":\"active\",\"value\":$([ $(($1 % 2)) = 1 ] && echo true || echo false)},{\"op\":\"replace\",\"path\":\"displayName\",\"value\":\"User $1 ($1)\"}]}")
+        ;;
     esac
-    curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' "${auth[@]}" "http://$addr$path" || true
+    curl -s --max-time 60 -o /dev/null -w '%{http_code}\n' -X "$method" "${auth[@]}" "${body[@]}" "http://$addr$path" || true
 }
 
 for i in 1 2 3 4 5; do request $((i + 1000)) >/dev/null; done
@@ -101,7 +131,7 @@ callgrind_control -i on "$pid" >/dev/null || fail "callgrind_control cannot reac
 statuses=$(for i in $(seq 1 "$requests"); do request "$i"; done | sort | uniq -c | tr -s ' ')
 callgrind_control -i off "$pid" >/dev/null || fail "callgrind_control cannot reach pid $pid"
 callgrind_control -d "$pid" >/dev/null || fail "callgrind_control could not dump pid $pid"
-if [ "$(echo "$statuses" | awk '$2 != 200' | wc -l)" -ne 0 ]; then
+if [ "$(echo "$statuses" | awk '$2 != 200 && $2 != 201' | wc -l)" -ne 0 ]; then
     echo "instructions.sh: not every request answered 200: $statuses" >&2
     exit 1
 fi
