@@ -64,7 +64,9 @@
 //!
 //! `user_name_key` and `display_name_key` are Rust `to_lowercase()` of the
 //! attribute (the evaluator's folding; SQLite's `lower()` is ASCII-only), so
-//! they are computed in Rust on every write. Timestamps are RFC 3339 text in
+//! they are computed in Rust on every write; a user's `userName eq "x"`
+//! is therefore answered by `user_name_key` alone, the document unread.
+//! Timestamps are RFC 3339 text in
 //! UTC; resource and audit times are whole milliseconds, the precision
 //! `meta` shows. Resource ids are lower-case UUID v4.
 //!

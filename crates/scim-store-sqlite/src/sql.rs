@@ -279,6 +279,9 @@ impl<'a> Translator<'a> {
         if check(f, &[self.rt]).is_err() {
             return Some("0".into());
         }
+        if let Some(key) = self.user_name_key(&r, op, value) {
+            return Some(key);
+        }
         let src = self.lookup(&r)?;
         let (def, src) = match r.target().value_sub_attribute() {
             Some(v) => (v, self.value_of(src, v)?),
@@ -290,6 +293,24 @@ impl<'a> Translator<'a> {
             Some(hint) => format!("({hint} AND {exact})"),
             None => exact,
         })
+    }
+
+    /// `userName eq "x"` of a user as the whole comparison, not a hint:
+    /// every user row keeps `user_name_key`, its `userName` folded as the
+    /// evaluator folds a case-insensitive string (`to_lowercase`), written
+    /// with the document (it is the key uniqueness is checked on). So the
+    /// identity providers' lookup reads the index alone, without reading
+    /// the document as JSON or building that SQL (a sixth of the request).
+    fn user_name_key(&mut self, r: &AttrRef<'_>, op: CompareOp, value: &CompValue) -> Option<String> {
+        let (CompareOp::Eq, CompValue::String(s)) = (op, value) else {
+            return None;
+        };
+        let whole = self.kind == Kind::User
+            && r.container == Container::Top
+            && r.attr.name == "userName"
+            && r.sub.is_none()
+            && !r.attr.case_exact;
+        whole.then(|| format!("r.user_name_key = {}", self.bind(s.to_lowercase())))
     }
 
     /// An indexed term implied by `r op value` (a superset of its matches),
