@@ -188,6 +188,10 @@ impl Store for Instrumented {
         self.timed("get", self.inner.get(ctx, kind, id, load)).await
     }
 
+    async fn get_text(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<StoredText, StoreError> {
+        self.timed("get_text", self.inner.get_text(ctx, kind, id)).await
+    }
+
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
         self.timed("query", self.inner.query(ctx, kind, query)).await
     }

@@ -253,6 +253,12 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn get_text(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<StoredText, StoreError> {
+        let (tenant, id) = (ctx.tenant.clone(), id.to_string());
+        self.read_point(move |conn| read::get_text(conn, &tenant, kind, &id))
+            .await
+    }
+
     async fn query(&self, ctx: &Ctx, kind: Kind, query: &Query) -> Result<Page, StoreError> {
         self.query_as(ctx, kind, query).await
     }

@@ -8,8 +8,8 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use scim_core::members::Member;
 use scim_store::{
-    AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, Tenant,
-    TokenRecord,
+    AuditEvent, AuditOp, AuditQuery, GroupRef, Kind, Load, MemberCursor, MemberPage, StoreError, Stored, StoredText,
+    Tenant, TokenRecord,
 };
 
 /// Runs `f` inside a read transaction (one snapshot for all its statements).
@@ -25,16 +25,7 @@ pub(crate) fn snapshot<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Resu
 
 pub(crate) fn get(conn: &Connection, tenant: &str, kind: Kind, id: &str, load: Load) -> Result<Stored> {
     let read = |conn: &Connection| {
-        let raw = conn
-            .prepare_cached(&format!(
-                "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = ?1 AND r.kind = ?2 AND r.id = ?3"
-            ))?
-            .query_row(params![tenant, kind.as_str(), id], RawResource::from_row)
-            .optional()?;
-        let Some(raw) = raw else {
-            return Err(StoreError::NotFound.into());
-        };
-        let mut stored = raw.into_stored(kind)?;
+        let mut stored = raw_resource(conn, tenant, kind, id)?.into_stored(kind)?;
         if kind == Kind::Group && load.members {
             stored.members = Some(all_members(conn, tenant, id)?);
         }
@@ -47,6 +38,21 @@ pub(crate) fn get(conn: &Connection, tenant: &str, kind: Kind, id: &str, load: L
         // would be two more statements for nothing.
         read(conn)
     }
+}
+
+/// `get` without members, the document as it is stored (with its verdict).
+pub(crate) fn get_text(conn: &Connection, tenant: &str, kind: Kind, id: &str) -> Result<StoredText> {
+    raw_resource(conn, tenant, kind, id)?.into_text(kind)
+}
+
+/// One resource's row, or `NotFound`.
+fn raw_resource(conn: &Connection, tenant: &str, kind: Kind, id: &str) -> Result<RawResource> {
+    conn.prepare_cached(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE r.tenant = ?1 AND r.kind = ?2 AND r.id = ?3"
+    ))?
+    .query_row(params![tenant, kind.as_str(), id], RawResource::from_row)
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound.into())
 }
 
 /// Every member of a group, in member id order.

@@ -103,6 +103,15 @@ pub trait Store: Send + Sync + 'static {
     /// come with it. `NotFound` when absent or in another tenant.
     async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, load: Load) -> Result<Stored, StoreError>;
 
+    /// `get` without members, with the document as the JSON text the store
+    /// keeps, so a single resource can be rendered without parsing it (the
+    /// text as [`StoredText::doc`] requires). The default serialises
+    /// `get`'s document; a backend that stores exactly that text overrides
+    /// it.
+    async fn get_text(&self, ctx: &Ctx, kind: Kind, id: &str) -> Result<StoredText, StoreError> {
+        Ok(StoredText::of(self.get(ctx, kind, id, Load::WITHOUT_MEMBERS).await?))
+    }
+
     /// Runs a query: filter (semantics of `scim_core::filter::matches` over
     /// `Stored::to_resource`), sort (`SortSpec::compare`, ties by id; no
     /// sort means id order), then paging. `total` counts every match.

@@ -148,7 +148,9 @@ async fn get(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str) -> Result<HttpRes
         insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
         return Ok(resp);
     }
-    resource(StatusCode::OK, &out)
+    let mut resp = scim_text(StatusCode::OK, out.json);
+    insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
+    Ok(resp)
 }
 
 async fn replace(

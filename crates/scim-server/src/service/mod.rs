@@ -106,6 +106,28 @@ pub struct Output {
     pub location: String,
 }
 
+/// A resource rendered as its JSON text, with its version (the ETag): what
+/// GET answers.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub json: String,
+    pub version: u64,
+}
+
+impl Output {
+    /// The JSON text of `doc`.
+    pub fn into_rendered(self) -> Result<Rendered, ServiceError> {
+        // `Value`'s `Display` is serde_json's compact serialisation, which
+        // cannot fail for a `Value` (its keys are strings).
+        let json = serde_json::to_string(&self.doc)
+            .map_err(|e| ServiceError::Internal(format!("rendering a resource: {e}")))?;
+        Ok(Rendered {
+            json,
+            version: self.version,
+        })
+    }
+}
+
 /// The SCIM service over one store.
 pub struct Service {
     store: Arc<dyn Store>,

@@ -2,7 +2,8 @@
 //! (lists and searches are in `paging.rs`).
 
 use super::error::about;
-use super::{Output, Service, ServiceError, View};
+use super::text::{self, Location};
+use super::{Output, Rendered, Service, ServiceError, View};
 use scim_core::members::Member;
 use scim_store::{Ctx, GroupRef, Kind, Load, MemberCursor, Stored};
 use serde_json::{Map, Value, json};
@@ -11,11 +12,31 @@ use serde_json::{Map, Value, json};
 const MEMBER_PAGE: u32 = 1000;
 
 impl Service {
-    /// GET one resource.
-    pub async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, view: &View) -> Result<Output, ServiceError> {
+    /// GET one resource. A user under the default projection (what
+    /// identity providers read) is rendered from its stored text, as list
+    /// pages render it (`text.rs`); anything else through `Value`.
+    pub async fn get(&self, ctx: &Ctx, kind: Kind, id: &str, view: &View) -> Result<Rendered, ServiceError> {
+        if kind == Kind::User && view.projection.is_default() {
+            let item = self.store.get_text(ctx, kind, id).await.map_err(about(kind, id))?;
+            let groups = self.store.groups_of(ctx, id).await?;
+            let at = Location::new(&view.base, self.rt(kind));
+            if let Some(json) = text::user_json(&self.users_unchanged, &item, &groups, &at) {
+                return Ok(Rendered {
+                    json,
+                    version: item.version,
+                });
+            }
+            let stored = item
+                .into_stored()
+                .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
+            return self
+                .render_with_groups(ctx, stored, view, Some(groups))
+                .await?
+                .into_rendered();
+        }
         let load = self.load_for(kind, view);
         let stored = self.store.get(ctx, kind, id, load).await.map_err(about(kind, id))?;
-        self.render(ctx, stored, view).await
+        self.render(ctx, stored, view).await?.into_rendered()
     }
 
     /// Whether to load a group's members: only when the response shows them.

@@ -417,8 +417,9 @@ fn service_with_every_returned() -> Service {
     Service::new(store, registry, settings)
 }
 
-/// `ListPage::push_user` gives, byte for byte, what `render_with_groups`
-/// gives under the default projection, or declines: every document here
+/// `ListPage::push_user` and GET's `text::user_json` give, byte for byte,
+/// what `render_with_groups` gives under the default projection, or
+/// decline: every document here
 /// either renders the same both ways or is one the text path must leave to
 /// `Value` (and does).
 #[tokio::test]
@@ -503,7 +504,10 @@ async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
             let texts: Vec<String> = page.resources().map(str::to_string).collect();
             assert_eq!(texts.len(), 1 + usize::from(pushed));
             assert_eq!(texts[0], r#"{"before":1}"#);
-            pushed.then(|| texts[1].clone())
+            let listed = pushed.then(|| texts[1].clone());
+            let alone = text::user_json(&check, item, groups, &text::Location::new(&f.view.base, rt));
+            assert_eq!(alone, listed, "GET renders {} as a list page does", item.doc);
+            listed
         });
         assert_eq!(without, with, "{}", item.doc);
         without
@@ -583,12 +587,8 @@ async fn a_list_of_users_renders_each_user_either_way_and_never_a_password() {
     for (u, raw) in users.iter().zip(page.resources()) {
         let id = u["id"].as_str().unwrap();
         assert!(u.get("password").is_none(), "{u}");
-        let one = f.service.get(&f.ctx, Kind::User, id, &f.view).await.unwrap().doc;
-        assert_eq!(
-            raw,
-            serde_json::to_string(&one).unwrap(),
-            "a listed user is, byte for byte, the user GET returns"
-        );
+        let one = f.service.get(&f.ctx, Kind::User, id, &f.view).await.unwrap().json;
+        assert_eq!(raw, one, "a listed user is, byte for byte, the user GET returns");
     }
     let listed_plain = users.iter().find(|u| u["id"] == json!(plain)).unwrap();
     assert_eq!(listed_plain["groups"][0]["value"], json!(g));

@@ -22,7 +22,7 @@
 use super::ServiceError;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use scim_core::messages::ListResponse;
-use scim_core::projection::{UnchangedByDefault, needs_escape};
+use scim_core::projection::{Members, UnchangedByDefault, needs_escape};
 use scim_core::schema::ResourceType;
 use scim_store::{GroupRef, StoredText};
 use serde_json::Value;
@@ -95,14 +95,10 @@ impl ListPage {
     /// (the id twice, `meta`, each group), so the buffer is not moved while
     /// it grows.
     pub(super) fn reserve_users(&mut self, items: &[StoredText], groups: &[Vec<GroupRef>], at: &Location) {
-        let base = at.base.len();
-        let group = |g: &GroupRef| 2 * g.id.len() + base + g.display.as_ref().map_or(0, String::len) + 80;
         let bytes: usize = items
             .iter()
             .zip(groups)
-            .map(|(item, groups)| {
-                item.doc.len() + 2 * item.id.len() + base + 241 + groups.iter().map(group).sum::<usize>()
-            })
+            .map(|(item, groups)| user_capacity(item, groups, at))
             .sum();
         self.text.reserve(bytes);
     }
@@ -158,66 +154,92 @@ impl ListPage {
         let Some(members) = check.members_given(&item.doc, item.verdict.as_ref()) else {
             return false;
         };
-        // Each string looked at once, though written twice.
-        let (base, base_plain) = (at.base, at.plain);
-        let id_plain = !needs_escape(&item.id);
         self.separate();
-        let start = self.text.len();
-        let out = &mut self.text;
-        out.push('{');
-        // `schemas` first, then `id`, then the rest in stored order, as
-        // `into_resource` orders them. The members were read whole and their
-        // names without escapes: copied as they are.
-        if let Some(schemas) = members.schemas {
-            out.push_str(schemas);
-            out.push(',');
-        }
-        out.push_str("\"id\":");
-        push_str(out, id_plain, &[&item.id]);
-        for run in members.others.iter().filter(|run| !run.is_empty()) {
-            out.push(',');
-            out.push_str(run);
-        }
-        out.push_str(",\"meta\":{\"resourceType\":");
-        // A kind's name is one of ours, plain ASCII letters.
-        push_str(out, true, &[item.kind.as_str()]);
-        push_times(out, item.created, item.modified);
-        // `etag::render` (W/"<version>") as a JSON string.
-        out.push_str(",\"version\":\"W/\\\"");
-        push_number(out, item.version);
-        out.push_str("\\\"\",\"location\":");
-        push_str(out, base_plain && id_plain, &[base, at.endpoint, "/", &item.id]);
-        out.push('}');
-        if !groups.is_empty() {
-            out.push_str(",\"groups\":[");
-            for (i, g) in groups.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                let group_plain = !needs_escape(&g.id);
-                out.push_str("{\"value\":");
-                push_str(out, group_plain, &[&g.id]);
-                out.push_str(",\"$ref\":");
-                push_str(out, base_plain && group_plain, &[base, "/Groups/", &g.id]);
-                if let Some(display) = &g.display {
-                    out.push_str(",\"display\":");
-                    push_str(out, !needs_escape(display), &[display]);
-                }
-                out.push_str(",\"type\":");
-                out.push_str(if g.direct { "\"direct\"" } else { "\"indirect\"" });
-                out.push('}');
-            }
-            out.push(']');
-        }
-        out.push('}');
-        debug_assert!(
-            serde_json::from_str::<serde::de::IgnoredAny>(&out[start..]).is_ok(),
-            "not JSON: {}",
-            &out[start..]
-        );
+        write_user(&mut self.text, &members, item, groups, at);
         self.ends.push(self.text.len());
         true
     }
+}
+
+/// One user as GET answers it under the default projection: `push_user`'s
+/// rendering on its own, or `None` where `push_user` declines.
+pub(super) fn user_json(
+    check: &UnchangedByDefault,
+    item: &StoredText,
+    groups: &[GroupRef],
+    at: &Location,
+) -> Option<String> {
+    let members = check.members_given(&item.doc, item.verdict.as_ref())?;
+    let mut out = String::with_capacity(user_capacity(item, groups, at));
+    write_user(&mut out, &members, item, groups, at);
+    Some(out)
+}
+
+/// About the room `write_user` takes for `item` and its `groups`.
+fn user_capacity(item: &StoredText, groups: &[GroupRef], at: &Location) -> usize {
+    let base = at.base.len();
+    let group = |g: &GroupRef| 2 * g.id.len() + base + g.display.as_ref().map_or(0, String::len) + 80;
+    item.doc.len() + 2 * item.id.len() + base + 241 + groups.iter().map(group).sum::<usize>()
+}
+
+/// `item` written into `out` from its stored `members` (what the check
+/// found of its text), with `id`, `meta` and `groups` around them.
+fn write_user(out: &mut String, members: &Members<'_>, item: &StoredText, groups: &[GroupRef], at: &Location) {
+    // Each string looked at once, though written twice.
+    let (base, base_plain) = (at.base, at.plain);
+    let id_plain = !needs_escape(&item.id);
+    let start = out.len();
+    out.push('{');
+    // `schemas` first, then `id`, then the rest in stored order, as
+    // `into_resource` orders them. The members were read whole and their
+    // names without escapes: copied as they are.
+    if let Some(schemas) = members.schemas {
+        out.push_str(schemas);
+        out.push(',');
+    }
+    out.push_str("\"id\":");
+    push_str(out, id_plain, &[&item.id]);
+    for run in members.others.iter().filter(|run| !run.is_empty()) {
+        out.push(',');
+        out.push_str(run);
+    }
+    out.push_str(",\"meta\":{\"resourceType\":");
+    // A kind's name is one of ours, plain ASCII letters.
+    push_str(out, true, &[item.kind.as_str()]);
+    push_times(out, item.created, item.modified);
+    // `etag::render` (W/"<version>") as a JSON string.
+    out.push_str(",\"version\":\"W/\\\"");
+    push_number(out, item.version);
+    out.push_str("\\\"\",\"location\":");
+    push_str(out, base_plain && id_plain, &[base, at.endpoint, "/", &item.id]);
+    out.push('}');
+    if !groups.is_empty() {
+        out.push_str(",\"groups\":[");
+        for (i, g) in groups.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let group_plain = !needs_escape(&g.id);
+            out.push_str("{\"value\":");
+            push_str(out, group_plain, &[&g.id]);
+            out.push_str(",\"$ref\":");
+            push_str(out, base_plain && group_plain, &[base, "/Groups/", &g.id]);
+            if let Some(display) = &g.display {
+                out.push_str(",\"display\":");
+                push_str(out, !needs_escape(display), &[display]);
+            }
+            out.push_str(",\"type\":");
+            out.push_str(if g.direct { "\"direct\"" } else { "\"indirect\"" });
+            out.push('}');
+        }
+        out.push(']');
+    }
+    out.push('}');
+    debug_assert!(
+        serde_json::from_str::<serde::de::IgnoredAny>(&out[start..]).is_ok(),
+        "not JSON: {}",
+        &out[start..]
+    );
 }
 
 /// Where a page's resources live: the base URL and their type's endpoint,

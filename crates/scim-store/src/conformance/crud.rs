@@ -205,6 +205,68 @@ pub async fn crud_read_back_equals_returned(store: Arc<dyn Store>) {
     );
 }
 
+/// `get_text` answers what `get` answers, the document as serde_json's
+/// compact text of it, byte for byte (the server copies it into responses
+/// as it is), after a create and after an update; never a group's members;
+/// `NotFound` for an absent id and for an id of the other kind.
+pub async fn crud_get_text_is_get_as_text(store: Arc<dyn Store>) {
+    let f = Fixture::new(&store, "crud-get-text").await;
+    let u = f.user_from(rich_user("text")).await;
+    let member = f.user("text member").await;
+    let g = f.group("text group", &[&member.id]).await;
+    let assert_text = |what: &str, t: &crate::StoredText, s: &Stored| {
+        assert_eq!(
+            (t.kind, &t.id, t.version, t.created, t.modified),
+            (s.kind, &s.id, s.version, s.created, s.modified),
+            "{what}: the same resource"
+        );
+        assert_eq!(
+            t.doc,
+            serde_json::to_string(&s.doc).unwrap(),
+            "{what}: the text is serde_json's compact form of the document, byte for byte"
+        );
+    };
+    // Compared with `get`, not with what `create` returned: a store may
+    // keep a document's members in an order of its own (PostgreSQL's jsonb).
+    assert_text(
+        "user",
+        &ok(f.store.get_text(&f.ctx, Kind::User, &u.id).await, "get_text"),
+        &f.get_ok(Kind::User, &u.id).await,
+    );
+    ok(
+        f.put(Kind::User, &u.id, Precondition::Any, user_doc(rich_user("text2")))
+            .await,
+        "update",
+    );
+    let up = f.get_ok(Kind::User, &u.id).await;
+    assert_eq!(up.version, u.version + 1, "the update is read back");
+    assert_text(
+        "user after update",
+        &ok(f.store.get_text(&f.ctx, Kind::User, &u.id).await, "get_text"),
+        &up,
+    );
+    let group = ok(
+        f.store.get_text(&f.ctx, Kind::Group, &g.id).await,
+        "get_text of a group",
+    );
+    assert_text("group", &group, &f.get_ok(Kind::Group, &g.id).await);
+    assert!(
+        !group.doc.contains("members"),
+        "no members in a group's text: {}",
+        group.doc
+    );
+    expect_not_found(
+        f.store
+            .get_text(&f.ctx, Kind::User, "00000000-0000-4000-8000-000000000000")
+            .await,
+        "get_text of an absent id",
+    );
+    expect_not_found(
+        f.store.get_text(&f.ctx, Kind::Group, &u.id).await,
+        "get_text of a user id as a Group",
+    );
+}
+
 pub async fn crud_delete_then_get_is_not_found(store: Arc<dyn Store>) {
     let f = Fixture::new(&store, "crud-delete").await;
     let keep = f.user("keep").await;

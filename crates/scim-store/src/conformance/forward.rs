@@ -33,6 +33,14 @@ macro_rules! forward_store {
             ) -> Result<$crate::Stored, $crate::StoreError> {
                 self.$field.get(ctx, kind, id, load).await
             }
+            async fn get_text(
+                &self,
+                ctx: &$crate::Ctx,
+                kind: $crate::Kind,
+                id: &str,
+            ) -> Result<$crate::StoredText, $crate::StoreError> {
+                self.$field.get_text(ctx, kind, id).await
+            }
             async fn query(
                 &self,
                 ctx: &$crate::Ctx,

@@ -96,6 +96,7 @@ macro_rules! __conformance_cases {
             crud_update_replaces_document
             crud_update_advances_modified_keeps_created
             crud_read_back_equals_returned
+            crud_get_text_is_get_as_text
             crud_delete_then_get_is_not_found
             crud_delete_twice_is_not_found
             crud_update_missing_is_not_found
