@@ -66,9 +66,9 @@
 //! attribute (the evaluator's folding; SQLite's `lower()` is ASCII-only), so
 //! they are computed in Rust on every write; a user's `userName eq "x"`
 //! is therefore answered by `user_name_key` alone, the document unread.
-//! Timestamps are RFC 3339 text in
-//! UTC; resource and audit times are whole milliseconds, the precision
-//! `meta` shows. Resource ids are lower-case UUID v4.
+//! Timestamps are RFC 3339 text in UTC; resource and audit times are whole
+//! milliseconds, the precision `meta` shows. Resource ids are lower-case
+//! UUID v4.
 //!
 //! Custom SQL functions (`scim_fold`, `scim_time`, `scim_sort_key`) are
 //! registered on every connection; no index or constraint uses them, so the

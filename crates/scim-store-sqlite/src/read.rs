@@ -241,10 +241,10 @@ fn per_member(
     Ok(out)
 }
 
-/// `DIRECT_GROUPS_SQL` for each member of a page: the memberships first, then each
-/// distinct group once, instead of the group's row and a probe of its own
-/// memberships for every member in it (a page of a big group's members
-/// asked about the same group a hundred times).
+/// `DIRECT_GROUPS_SQL` for each member of a page: the memberships first,
+/// then each distinct group once, instead of the group's row and a probe
+/// of its own memberships for every member in it (a page of a big group's
+/// members asked about the same group a hundred times).
 fn page_direct_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<Vec<(String, GroupRef, bool)>> {
     let pairs = member_groups(conn, tenant, members)?;
     let mut ids: Vec<&str> = pairs.iter().map(|(_, g)| g.as_str()).collect();

@@ -117,8 +117,8 @@ pub struct Rendered {
 impl Output {
     /// The JSON text of `doc`.
     pub fn into_rendered(self) -> Result<Rendered, ServiceError> {
-        // `Value`'s `Display` is serde_json's compact serialisation, which
-        // cannot fail for a `Value` (its keys are strings).
+        // Serialising a `Value` cannot fail (its keys are strings); the
+        // error is still typed rather than unwrapped.
         let json = serde_json::to_string(&self.doc)
             .map_err(|e| ServiceError::Internal(format!("rendering a resource: {e}")))?;
         Ok(Rendered {

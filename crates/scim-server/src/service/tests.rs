@@ -419,9 +419,8 @@ fn service_with_every_returned() -> Service {
 
 /// `ListPage::push_user` and GET's `text::user_json` give, byte for byte,
 /// what `render_with_groups` gives under the default projection, or
-/// decline: every document here
-/// either renders the same both ways or is one the text path must leave to
-/// `Value` (and does).
+/// decline: every document here either renders the same both ways or is
+/// one the text path must leave to `Value` (and does).
 #[tokio::test]
 async fn a_user_rendered_from_its_text_is_the_user_rendered_through_value() {
     let f = fixture(1000).await;
