@@ -75,11 +75,16 @@ fn scim_text(status: StatusCode, json: String) -> HttpResponse {
 
 /// A resource response: the JSON, its ETag, and Location when created.
 fn resource(status: StatusCode, out: &Output) -> Result<HttpResponse, ApiError> {
-    let mut resp = scim_json(status, &out.doc)?;
-    insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
+    let mut resp = with_etag(scim_json(status, &out.doc)?, out.version)?;
     if status == StatusCode::CREATED {
         insert_header(&mut resp, header::LOCATION, &out.location)?;
     }
+    Ok(resp)
+}
+
+/// `resp` with the ETag of `version`.
+fn with_etag(mut resp: HttpResponse, version: u64) -> Result<HttpResponse, ApiError> {
+    insert_header(&mut resp, header::ETAG, &etag::render(version))?;
     Ok(resp)
 }
 
@@ -144,13 +149,9 @@ async fn get(kind: Kind, req: HttpRequest, ctx: Ctx, id: &str) -> Result<HttpRes
     let view = view(&req, params.projection()?)?;
     let out = state(&req)?.service.get(&ctx, kind, id, &view).await?;
     if unless.is_some_and(|c| c.matches(out.version)) {
-        let mut resp = HttpResponse::NotModified().finish();
-        insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
-        return Ok(resp);
+        return with_etag(HttpResponse::NotModified().finish(), out.version);
     }
-    let mut resp = scim_text(StatusCode::OK, out.json);
-    insert_header(&mut resp, header::ETAG, &etag::render(out.version))?;
-    Ok(resp)
+    with_etag(scim_text(StatusCode::OK, out.json), out.version)
 }
 
 async fn replace(

@@ -198,11 +198,7 @@ impl Service {
             if out.push_user(&self.users_unchanged, &item, &groups, &at) {
                 continue;
             }
-            let id = item.id.clone();
-            let stored = item
-                .into_stored()
-                .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
-            let rendered = self.render_with_groups(ctx, stored, view, Some(groups)).await?;
+            let rendered = self.render_declined(ctx, item, view, groups).await?;
             out.push_value(&rendered.doc)?;
         }
         Ok(out)

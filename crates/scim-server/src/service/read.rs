@@ -5,7 +5,7 @@ use super::error::about;
 use super::text::{self, Location};
 use super::{Output, Rendered, Service, ServiceError, View};
 use scim_core::members::Member;
-use scim_store::{Ctx, GroupRef, Kind, Load, MemberCursor, Stored};
+use scim_store::{Ctx, GroupRef, Kind, Load, MemberCursor, Stored, StoredText};
 use serde_json::{Map, Value, json};
 
 /// Members read per `Store::members` call.
@@ -26,17 +26,27 @@ impl Service {
                     version: item.version,
                 });
             }
-            let stored = item
-                .into_stored()
-                .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
-            return self
-                .render_with_groups(ctx, stored, view, Some(groups))
-                .await?
-                .into_rendered();
+            return self.render_declined(ctx, item, view, groups).await?.into_rendered();
         }
         let load = self.load_for(kind, view);
         let stored = self.store.get(ctx, kind, id, load).await.map_err(about(kind, id))?;
         self.render(ctx, stored, view).await?.into_rendered()
+    }
+
+    /// A user the text path declined (`text::user_json`,
+    /// `ListPage::push_user`), rendered through `Value` with its `groups`.
+    pub(super) async fn render_declined(
+        &self,
+        ctx: &Ctx,
+        item: StoredText,
+        view: &View,
+        groups: Vec<GroupRef>,
+    ) -> Result<Output, ServiceError> {
+        let id = item.id.clone();
+        let stored = item
+            .into_stored()
+            .map_err(|e| ServiceError::Internal(format!("the stored document of user {id} is not JSON: {e}")))?;
+        self.render_with_groups(ctx, stored, view, Some(groups)).await
     }
 
     /// Whether to load a group's members: only when the response shows them.
