@@ -1,11 +1,13 @@
 //! `SqliteStore`: the `Store` implementation. Writes go to the writer
-//! thread; reads run on the reader pool through `spawn_blocking`.
+//! thread; reads that scan run on the reader pool through `spawn_blocking`,
+//! the others on the calling thread (`pool.rs`).
 
 use crate::checkpoint::Checkpointer;
 use crate::config::SqliteConfig;
 use crate::db::{self, Location};
+use crate::error::Error;
 use crate::pool::Readers;
-use crate::query::{self, Limits};
+use crate::query::{self, Limits, Work};
 use crate::ranks::Ranks;
 use crate::read;
 use crate::writer::{Done, Op, Writer};
@@ -63,9 +65,6 @@ impl std::fmt::Debug for SqliteStore {
 
 /// Page cache shared by the point-read connections, in KiB (see `open`).
 const POINT_CACHE_KIB: i64 = 16 * 1024;
-
-/// Most members whose groups `groups_of_each` reads as a point read.
-const POINT_MEMBERS: usize = 8;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database, switches it to WAL, runs the
@@ -171,14 +170,35 @@ impl SqliteStore {
         Ok(self.inner.readers.with(f).await?)
     }
 
-    /// A point read: bounded work whatever the data, run on the calling
-    /// thread (see `pool.rs`).
+    /// A point read, or a read of what it returns and nothing else (a
+    /// page's groups, by index per member): run on the calling thread (see
+    /// `pool.rs`).
     async fn read_point<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: Fn(&rusqlite::Connection) -> crate::error::Result<T> + Send + 'static,
     {
         Ok(self.inner.readers.inline(f).await?)
+    }
+
+    /// A read that may or may not read only what it returns: a page of the
+    /// index. Tried on the calling thread with `Work::Returned`, like a
+    /// point read: it holds that thread no longer than rendering its answer
+    /// will, and handing it to the blocking pool and back cost 13% of a
+    /// page's CPU (docs/performance.md). Where it would step over rows it
+    /// does not return (rank checkpoints not current), it stops with
+    /// `WouldScan` and runs again on the pool with `Work::Any`.
+    async fn read_returned<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: Fn(&rusqlite::Connection, Work) -> crate::error::Result<T> + Send + Sync + 'static,
+    {
+        let f = Arc::new(f);
+        let first = f.clone();
+        match self.inner.readers.inline(move |conn| first(conn, Work::Returned)).await {
+            Err(Error::WouldScan) => self.read(move |conn| f(conn, Work::Any)).await,
+            other => Ok(other?),
+        }
     }
 
     /// `query` and `query_text`: one implementation, two item types.
@@ -189,19 +209,24 @@ impl SqliteStore {
         query: &Query,
     ) -> Result<Page<T>, StoreError> {
         let (tenant, q, registry) = (ctx.tenant.clone(), query.clone(), self.inner.registry.clone());
-        let limits = Limits {
-            max_results: MAX_RESULTS,
-            max_scan: self.inner.config.max_scan,
-        };
+        let (max_results, max_scan) = (MAX_RESULTS, self.inner.config.max_scan);
         let ranks = self.inner.ranks.clone();
         let point = query::is_point_query(resource_type(&registry, kind), kind, &q);
-        let run = move |conn: &rusqlite::Connection| {
+        let index_page = query::is_index_page(kind, &q);
+        let run = move |conn: &rusqlite::Connection, work: Work| {
+            let limits = Limits {
+                max_results,
+                max_scan,
+                work,
+            };
             query::run::<T>(conn, resource_type(&registry, kind), &tenant, kind, &q, limits, &ranks)
         };
-        if point {
-            self.read_point(run).await
+        if index_page {
+            self.read_returned(run).await
+        } else if point {
+            self.read_point(move |conn| run(conn, Work::Any)).await
         } else {
-            self.read(run).await
+            self.read(move |conn| run(conn, Work::Any)).await
         }
     }
 }
@@ -310,17 +335,11 @@ impl Store for SqliteStore {
         if members.is_empty() {
             return Ok(Vec::new());
         }
-        // Work that grows with the page: a handful of members (the answer
-        // to a point query) is a point read, a full page goes to the
-        // blocking pool like the page itself.
-        let few = members.len() <= POINT_MEMBERS;
+        // Each member's memberships by index: what it reads is what it
+        // returns, as for the page these members came from.
         let (tenant, members) = (ctx.tenant.clone(), members.to_vec());
-        let read = move |conn: &rusqlite::Connection| read::groups_of_each(conn, &tenant, &members);
-        if few {
-            self.read_point(read).await
-        } else {
-            self.read(read).await
-        }
+        self.read_point(move |conn| read::groups_of_each(conn, &tenant, &members))
+            .await
     }
 
     async fn create_tenant(&self, name: &str) -> Result<Tenant, StoreError> {

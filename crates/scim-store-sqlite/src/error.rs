@@ -23,6 +23,10 @@ pub(crate) enum Error {
     /// disk, or another request broke it), so nothing of it was stored.
     #[error("the transaction of this write could not commit")]
     BatchAborted,
+    /// A read tried on an async thread would step over rows it does not
+    /// return (`query::Work::Returned`); it runs again on the blocking pool.
+    #[error("this read would scan; it must run on the blocking pool")]
+    WouldScan,
     #[error("a blocking task failed: {0}")]
     Join(String),
     /// A contract-level outcome decided by the store's own logic

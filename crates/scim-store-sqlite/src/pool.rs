@@ -3,15 +3,17 @@
 //!
 //! Two ways to run a read:
 //! - `with` moves it to tokio's blocking pool, on one of the `readers`
-//!   connections, for reads whose cost depends on the data (scans, lists,
-//!   a group's whole member list);
+//!   connections, for reads that may step over rows they do not return
+//!   (filters, sorts, counts, a group's whole member list);
 //! - `inline` runs it on the calling thread, for point reads (one key, a
-//!   bounded handful of rows) that take a few microseconds: handing those
-//!   to another thread and waking the caller again costs more than the
-//!   read, and on a busy core it is two context switches per read. Point
-//!   reads have connections of their own (one per thread that can run
-//!   them at once), so a point read never waits behind a long one: when
-//!   none is idle it goes to the blocking pool like any other read.
+//!   bounded handful of rows) and reads of exactly what they return (a
+//!   page of the index, a page's groups), which cost no more than
+//!   rendering their answer on that thread: handing them to another thread
+//!   and waking the caller again costs a large share of the read, and on a
+//!   busy core it is two context switches per read. These reads have
+//!   connections of their own (one per thread that can run them at once),
+//!   so they never wait behind a scan: when none is idle they go to the
+//!   blocking pool like any other read.
 
 use crate::error::{Error, Result};
 use rusqlite::Connection;

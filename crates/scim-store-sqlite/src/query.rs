@@ -9,9 +9,9 @@
 //! NULL DESC, key DESC, id` descending (the exact reverse, ties still by id).
 //! Keyset positions compare (key, id) the same way.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::functions::encode_sort_key;
-use crate::ranks::Ranks;
+use crate::ranks::{Ranks, STEP};
 use crate::read::{all_members, snapshot};
 use crate::rows::{RESOURCE_COLUMNS, RawResource, to_i64};
 use crate::sql::{self, Params, Translation, attr_path, is_common};
@@ -42,6 +42,26 @@ pub(crate) fn limit_offset(limit: &str, offset: &str) -> String {
 pub(crate) struct Limits {
     pub(crate) max_results: u32,
     pub(crate) max_scan: u64,
+    pub(crate) work: Work,
+}
+
+/// What a read may do besides reading the rows it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// Nothing: it runs on an async thread (`SqliteStore::read_returned`),
+    /// and stops with `Error::WouldScan` where it would have to step over
+    /// rows it does not return.
+    Returned,
+    /// Anything within `max_scan`: it runs on the blocking pool.
+    Any,
+}
+
+/// Whether a query is an index page: every resource of the kind in id
+/// order, from a position (`startIndex` or a cursor). Its read steps over
+/// at most `ranks::STEP` rows it does not return, once the rank
+/// checkpoints are current (`Work::Returned` stops where they are not).
+pub(crate) fn is_index_page(kind: Kind, q: &Query) -> bool {
+    q.filter.is_none() && q.sort.is_none() && !(kind == Kind::Group && q.load.members)
 }
 
 /// What one query is about, shared by both ways of answering it.
@@ -108,6 +128,9 @@ pub(crate) fn run<T: Item>(
     limits: Limits,
     ranks: &Ranks,
 ) -> Result<Page<T>> {
+    if limits.work == Work::Returned && !is_index_page(kind, q) {
+        return Err(Error::WouldScan);
+    }
     let mut params = Params::default();
     let tenant_p = params.bind(tenant.to_string());
     let kind_p = params.bind(kind.as_str().to_string());
@@ -258,33 +281,44 @@ fn in_sql<T: Item>(
             u64::try_from(total).unwrap_or(0)
         }
     };
-    if count == 0 || total == 0 {
+    let mut offset = if q.after.is_some() { 0 } else { q.start_index.max(1) - 1 };
+    // Past the end: no page, and no OFFSET stepping over every match.
+    if count == 0 || offset >= total {
         return Ok(Page {
             total,
             items: Vec::new(),
         });
     }
-    let mut offset = if q.after.is_some() { 0 } else { q.start_index.max(1) - 1 };
     let sql = match key {
         Key::Id => {
             let after = match (&q.after, counted) {
                 (Some(pos), _) => format!(" AND r.id > {}", page_params.bind(pos.id.clone())),
                 // Deep index pages of everything start from a checkpoint.
-                (None, Some(counts)) => match s.ranks.start(conn, s.tenant, s.kind, counts, offset)? {
-                    Some(start) => {
-                        offset = start.skip;
-                        format!(" AND r.id >= {}", page_params.bind(start.from_id))
+                (None, Some(counts)) => {
+                    let may_build = s.limits.work == Work::Any;
+                    match s.ranks.start(conn, s.tenant, s.kind, counts, offset, may_build)? {
+                        Some(start) => {
+                            offset = start.skip;
+                            format!(" AND r.id >= {}", page_params.bind(start.from_id))
+                        }
+                        None if offset >= STEP && !may_build => return Err(Error::WouldScan),
+                        None => String::new(),
                     }
-                    None => String::new(),
-                },
+                }
                 (None, None) => String::new(),
             };
             // With few matches, `+r.id` (no index for the ORDER BY) lets the
             // planner pick the filter's index and sort the few rows; left to
             // itself it may walk the primary key in id order to skip the
             // sort and test every row. With many matches that walk is the
-            // cheap way to the first page.
-            let order = if total <= SORT_MATCHES { "+r.id" } else { "r.id" };
+            // cheap way to the first page. Without a filter the primary
+            // key is both the filter's index and the order: sorting would
+            // read every row of the kind for one page.
+            let order = if total <= SORT_MATCHES && q.filter.is_some() {
+                "+r.id"
+            } else {
+                "r.id"
+            };
             format!(
                 "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE {base} AND {filter}{after} ORDER BY {order} {}",
                 limit_offset(
@@ -464,10 +498,71 @@ fn position_key(rt: &ResourceType, spec: &SortSpec, pos: &Position) -> Option<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SqliteStore;
     use crate::config::SqliteConfig;
     use crate::db::{self, Location};
-    use scim_core::schema::Registry;
+    use scim_core::filter::{FilterLimits, parse};
+    use scim_core::schema::{Registry, USER_URN};
+    use scim_store::{Ctx, NewResource, Store};
     use std::sync::Arc;
+
+    /// A page of the index read on an async thread (`Work::Returned`)
+    /// starts near the first user or at a current rank checkpoint, or
+    /// stops; what it reads is what `Work::Any` reads. Anything else stops.
+    #[tokio::test]
+    async fn an_index_page_read_with_returned_work_is_the_same_page_or_stops() {
+        let dir = std::env::temp_dir().join(format!("scim-sqlite-work-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (config, registry) = (SqliteConfig::new(dir.join("scim.db")), Arc::new(Registry::builtin()));
+        let store = SqliteStore::open(config.clone(), registry.clone()).unwrap();
+        let ctx = Ctx::new(store.create_tenant("t").await.unwrap().id, None, "r");
+        let docs = (0..600)
+            .map(|i| NewResource {
+                doc: serde_json::json!({"schemas": [USER_URN], "userName": format!("u{i}")}),
+                members: Vec::new(),
+            })
+            .collect();
+        store.create_many(&ctx, Kind::User, docs).await.unwrap();
+        let conn = db::open_reader(&Location::new(&config), &config, &registry, None).unwrap();
+        let ranks = Ranks::default();
+        let page = |q: &Query, work: Work| {
+            let limits = Limits {
+                max_results: 1000,
+                max_scan: 10_000,
+                work,
+            };
+            run::<Stored>(&conn, registry.user(), &ctx.tenant, Kind::User, q, limits, &ranks)
+                .map(|p| (p.total, p.items.into_iter().map(|s| s.id).collect::<Vec<_>>()))
+        };
+        let at = |start: u64| {
+            let mut q = Query::all(100);
+            q.start_index = start;
+            q
+        };
+        // Near the start: at most STEP rows stepped over, no checkpoints.
+        let first = page(&at(200), Work::Returned).unwrap();
+        assert_eq!(first, page(&at(200), Work::Any).unwrap());
+        assert_eq!((first.0, first.1.len()), (600, 100));
+        // Deeper, before any checkpoint: it stops rather than scan.
+        assert!(matches!(page(&at(301), Work::Returned), Err(Error::WouldScan)));
+        // `Work::Any` builds the checkpoints; then the same page is read.
+        let deep = page(&at(301), Work::Any).unwrap();
+        assert_eq!(deep, page(&at(301), Work::Returned).unwrap());
+        assert_eq!((deep.0, deep.1.len()), (600, 100));
+        assert_ne!(deep.1, first.1);
+        // Past the end: no page, whatever the work.
+        for start in [601, 10_000] {
+            assert_eq!(page(&at(start), Work::Returned).unwrap(), (600, Vec::new()));
+        }
+        // A filter or a sort may step over rows it does not return.
+        let mut filtered = at(1);
+        filtered.filter = Some(parse("userName sw \"u1\"", &FilterLimits::default()).unwrap());
+        assert!(matches!(page(&filtered, Work::Returned), Err(Error::WouldScan)));
+        assert_eq!(page(&filtered, Work::Any).unwrap().0, 111);
+        drop(conn);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn a_cached_page_statement_is_not_prepared_again_for_new_limits() {

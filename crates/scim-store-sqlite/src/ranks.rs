@@ -58,7 +58,8 @@ pub(crate) struct Start {
 impl Ranks {
     /// The start of the page at `offset` (0-based) in the snapshot `conn`
     /// reads, whose `resource_counts` row says `n` resources of generation
-    /// `generation`. `None`: use a plain OFFSET.
+    /// `generation`. `None`: use a plain OFFSET. Without `may_build`, only
+    /// current checkpoints are used, never rebuilt (a scan of the index).
     pub(crate) fn start(
         &self,
         conn: &Connection,
@@ -66,6 +67,7 @@ impl Ranks {
         kind: Kind,
         (n, generation): (u64, i64),
         offset: u64,
+        may_build: bool,
     ) -> Result<Option<Start>> {
         if offset < STEP || offset >= n {
             return Ok(None);
@@ -75,6 +77,7 @@ impl Ranks {
             let map = self.lock();
             match map.get(&key) {
                 Some(c) if c.generation == generation => Some(c.ids.clone()),
+                _ if !may_build => return Ok(None),
                 Some(c) if c.built.elapsed() < c.took * REBUILD_SPACING => return Ok(None),
                 _ => None,
             }
