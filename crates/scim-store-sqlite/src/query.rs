@@ -540,8 +540,8 @@ mod tests {
             q
         };
         // Near the start: at most STEP rows stepped over, no checkpoints.
-        let first = page(&at(200), Work::Returned).unwrap();
-        assert_eq!(first, page(&at(200), Work::Any).unwrap());
+        let first = page(&at(STEP), Work::Returned).unwrap();
+        assert_eq!(first, page(&at(STEP), Work::Any).unwrap());
         assert_eq!((first.0, first.1.len()), (600, 100));
         // Deeper, before any checkpoint: it stops rather than scan.
         assert!(matches!(page(&at(301), Work::Returned), Err(Error::WouldScan)));

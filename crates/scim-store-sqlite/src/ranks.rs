@@ -23,9 +23,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Ids between two checkpoints: the most entries a page skips by OFFSET.
-pub(crate) const STEP: u64 = 256;
-/// Tenant-and-kind pairs remembered at once (each costs about 60 bytes per
-/// `STEP` resources: 240 KB for a million users).
+/// A skipped entry is a whole row of the clustered table (a user is about
+/// 400 bytes, ten to a 4 KiB page): at 256, the skip read 13 leaf pages
+/// on average, more than a page of 100 users itself, and took 13% of W6's
+/// CPU (docs/performance.md). At 16 it reads about one.
+pub(crate) const STEP: u64 = 16;
+/// Tenant-and-kind pairs remembered at once (each costs about 72 bytes per
+/// `STEP` resources: 4.5 MB for a million users).
 const MAX_ENTRIES: usize = 64;
 /// While resources keep being created or deleted, checkpoints go stale as
 /// fast as they are built: rebuild only when the last build is at least

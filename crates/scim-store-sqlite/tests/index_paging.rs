@@ -47,6 +47,11 @@ async fn check_pages(store: &SqliteStore, ctx: &Ctx, expected: &[String], count:
     let starts = [
         1,
         2,
+        15,
+        16,
+        17,
+        18,
+        33,
         255,
         256,
         257,
