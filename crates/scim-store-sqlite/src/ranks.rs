@@ -28,8 +28,8 @@ use std::time::{Duration, Instant};
 /// on average, more than a page of 100 users itself, and took 13% of W6's
 /// CPU (docs/performance.md). At 16 it reads about one.
 pub(crate) const STEP: u64 = 16;
-/// Tenant-and-kind pairs remembered at once (each costs about 72 bytes per
-/// `STEP` resources: 4.5 MB for a million users).
+/// Tenant-and-kind pairs remembered at once (each costs about 44 bytes per
+/// `STEP` resources: 2.8 MB for a million users).
 const MAX_ENTRIES: usize = 64;
 /// While resources keep being created or deleted, checkpoints go stale as
 /// fast as they are built: rebuild only when the last build is at least
@@ -37,11 +37,39 @@ const MAX_ENTRIES: usize = 64;
 /// share of the time (the rest falls back to OFFSET, as without this).
 const REBUILD_SPACING: u32 = 8;
 
+/// The length of the ids this server gives (hyphenated UUIDs), to size
+/// the buffer of checkpoints (any other length works too).
+const ID_BYTES: usize = 36;
+
+/// Every `STEP`-th id in id order, in one buffer: two allocations however
+/// many checkpoints there are (one `String` each cost 72 bytes).
+struct Ids {
+    text: String,
+    /// Where each id ends in `text`; it starts where the one before ends.
+    ends: Vec<usize>,
+}
+
+impl Ids {
+    /// Where the page at `offset` starts: at the id of rank
+    /// `offset / STEP * STEP`, skipping the rest.
+    fn start(&self, offset: u64) -> Option<Start> {
+        let i = usize::try_from(offset / STEP).ok()?;
+        let end = *self.ends.get(i)?;
+        let begin = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        Some(Start {
+            from_id: self.text.get(begin..end)?.to_string(),
+            skip: offset % STEP,
+        })
+    }
+}
+
 /// The checkpoints of one tenant and kind, for one generation.
 struct Checkpoints {
     generation: i64,
-    /// `ids[i]` is the id at rank `i * STEP` (0-based) in id order.
-    ids: Arc<Vec<String>>,
+    ids: Arc<Ids>,
     built: Instant,
     took: Duration,
 }
@@ -50,6 +78,8 @@ struct Checkpoints {
 #[derive(Default)]
 pub(crate) struct Ranks {
     map: Mutex<HashMap<(String, Kind), Checkpoints>>,
+    /// Held while checkpoints are built (see `start`).
+    building: Mutex<()>,
 }
 
 /// Where a page at some offset starts: the first id at or after which it
@@ -77,46 +107,54 @@ impl Ranks {
             return Ok(None);
         }
         let key = (tenant.to_string(), kind);
-        let ids = {
+        let current = |map: &HashMap<(String, Kind), Checkpoints>| match map.get(&key) {
+            Some(c) if c.generation == generation => Some(c.ids.clone()),
+            _ => None,
+        };
+        if let Some(ids) = current(&self.lock()) {
+            return Ok(ids.start(offset));
+        }
+        if !may_build {
+            return Ok(None);
+        }
+        // One build at a time. The reads that find no checkpoints while
+        // another read builds them wait for it and take its result: a
+        // burst of deep pages each building its own copy held that many
+        // copies at once.
+        let _building = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        {
             let map = self.lock();
-            match map.get(&key) {
-                Some(c) if c.generation == generation => Some(c.ids.clone()),
-                _ if !may_build => return Ok(None),
-                Some(c) if c.built.elapsed() < c.took * REBUILD_SPACING => return Ok(None),
-                _ => None,
+            if let Some(ids) = current(&map) {
+                return Ok(ids.start(offset));
             }
+            if map
+                .get(&key)
+                .is_some_and(|c| c.built.elapsed() < c.took * REBUILD_SPACING)
+            {
+                return Ok(None);
+            }
+        }
+        let Some((ids, took)) = build(conn, tenant, kind, n)? else {
+            return Ok(None);
         };
-        let ids = match ids {
-            Some(ids) => ids,
-            None => match build(conn, tenant, kind, n)? {
-                Some((ids, took)) => {
-                    let ids = Arc::new(ids);
-                    let mut map = self.lock();
-                    if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
-                        // Forget the oldest: it is rebuilt if paged again.
-                        if let Some(oldest) = map.iter().min_by_key(|(_, c)| c.built).map(|(k, _)| k.clone()) {
-                            map.remove(&oldest);
-                        }
-                    }
-                    map.insert(
-                        key,
-                        Checkpoints {
-                            generation,
-                            ids: ids.clone(),
-                            built: Instant::now(),
-                            took,
-                        },
-                    );
-                    ids
-                }
-                None => return Ok(None),
+        let ids = Arc::new(ids);
+        let mut map = self.lock();
+        if map.len() >= MAX_ENTRIES && !map.contains_key(&key) {
+            // Forget the oldest: it is rebuilt if paged again.
+            if let Some(oldest) = map.iter().min_by_key(|(_, c)| c.built).map(|(k, _)| k.clone()) {
+                map.remove(&oldest);
+            }
+        }
+        map.insert(
+            key,
+            Checkpoints {
+                generation,
+                ids: ids.clone(),
+                built: Instant::now(),
+                took,
             },
-        };
-        let index = usize::try_from(offset / STEP).unwrap_or(usize::MAX);
-        Ok(ids.get(index).map(|id| Start {
-            from_id: id.clone(),
-            skip: offset % STEP,
-        }))
+        );
+        Ok(ids.start(offset))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, Kind), Checkpoints>> {
@@ -129,15 +167,21 @@ impl Ranks {
 /// Every `STEP`-th id of the snapshot, from the primary-key index alone.
 /// `None` when the scan disagrees with `n` (the counts table was tampered
 /// with): then the checkpoints could not be trusted.
-fn build(conn: &Connection, tenant: &str, kind: Kind, n: u64) -> Result<Option<(Vec<String>, Duration)>> {
+fn build(conn: &Connection, tenant: &str, kind: Kind, n: u64) -> Result<Option<(Ids, Duration)>> {
     let started = Instant::now();
     let mut stmt = conn.prepare_cached("SELECT id FROM resources WHERE tenant = ?1 AND kind = ?2 ORDER BY id")?;
     let mut rows = stmt.query(params![tenant, kind.as_str()])?;
-    let mut ids = Vec::with_capacity(usize::try_from(n / STEP + 1).unwrap_or(0));
+    let count = usize::try_from(n / STEP + 1).unwrap_or(0);
+    let mut ids = Ids {
+        text: String::with_capacity(count.saturating_mul(ID_BYTES)),
+        ends: Vec::with_capacity(count),
+    };
     let mut seen = 0u64;
     while let Some(row) = rows.next()? {
         if seen.is_multiple_of(STEP) {
-            ids.push(row.get(0)?);
+            ids.text
+                .push_str(row.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?);
+            ids.ends.push(ids.text.len());
         }
         seen += 1;
     }

@@ -156,3 +156,37 @@ async fn an_existing_database_gets_its_counts_when_migrated() {
     let page = store.query(&ctx, Kind::User, &q).await.unwrap();
     assert_eq!((page.total, page.items.len()), (n, 10));
 }
+
+/// A burst of deep pages before any checkpoint exists: one read builds
+/// them while the others wait for it (`ranks.rs`); every page is still the
+/// plain OFFSET's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_deep_pages_on_new_checkpoints_match_a_plain_offset() {
+    let dir = TempDir::new("index-paging-burst");
+    let store = Arc::new(common::open(&dir, Arc::new(Registry::builtin())));
+    let ctx = Ctx::new(store.create_tenant("t").await.unwrap().id, None, "r");
+    store.create_many(&ctx, Kind::User, docs("u", 3000)).await.unwrap();
+    let mut expected = all_ids(&store, &ctx).await;
+    expected.sort();
+    // A new store: the checkpoints live in memory, so it has none yet.
+    drop(store);
+    let store = Arc::new(common::open(&dir, Arc::new(Registry::builtin())));
+    let expected = Arc::new(expected);
+    let reads: Vec<_> = (0..16u64)
+        .map(|i| {
+            let (store, ctx, expected) = (store.clone(), ctx.clone(), expected.clone());
+            tokio::spawn(async move {
+                let start = 1000 + i * 113;
+                let mut q = Query::all(50);
+                q.start_index = start;
+                let page = store.query(&ctx, Kind::User, &q).await.unwrap();
+                let got: Vec<String> = page.items.into_iter().map(|s| s.id).collect();
+                let from = usize::try_from(start - 1).unwrap();
+                assert_eq!(got, expected[from..from + 50], "page at startIndex {start}");
+            })
+        })
+        .collect();
+    for read in reads {
+        read.await.unwrap();
+    }
+}
