@@ -18,16 +18,20 @@
 //! - **Readers.** A pool of `readers` read-only connections serves reads on
 //!   `spawn_blocking`; WAL lets them run while the writer writes. Point
 //!   reads (one resource by id, a user's groups, a token, a query pinned by
-//!   `userName eq` or `id eq`) run on the calling thread instead, on
-//!   connections of their own, one per core, sharing a 16 MiB page cache:
-//!   they take microseconds, less than the hand-off to another thread would
-//!   (see `pool.rs`). A read that takes several statements runs in one read
-//!   transaction (one snapshot); a point query, a user's direct groups and
-//!   a page's groups (`groups_of_each`) are one statement each.
+//!   `userName eq` or `id eq`) and reads of exactly what they return (a
+//!   page of the index, a page's groups) run on the calling thread
+//!   instead, on connections of their own, one per core, sharing a 16 MiB
+//!   page cache: the hand-off to another thread and back costs a large
+//!   share of such a read (see `pool.rs`). A page of the index that would
+//!   step over rows it does not return (rank checkpoints not current) goes
+//!   back to the pool (`query::Work`). A read that takes several
+//!   statements runs in one read transaction (one snapshot); a point
+//!   query, a user's direct groups and a page's groups (`groups_of_each`)
+//!   are one statement each.
 //! - **Index paging** without a filter takes its total from
 //!   `resource_counts` and starts deep pages from in-memory rank
-//!   checkpoints valid for the snapshot's `gen` (see `ranks.rs`), so a page
-//!   costs the same at any `startIndex`.
+//!   checkpoints (every 16th id) valid for the snapshot's `gen` (see
+//!   `ranks.rs`), so a page costs the same at any `startIndex`.
 //! - **Filters** become SQL with bound parameters (`sql.rs`), exact with
 //!   respect to `scim_core::filter::matches`; the lookups identity providers
 //!   make hit indexes. A conjunct that cannot be written in SQL is checked by
