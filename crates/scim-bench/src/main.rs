@@ -29,6 +29,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The floor server (`floor.rs`, this binary run as `--floor-server`)
+/// allocates with the real server's allocator, or the floors would carry a
+/// cost the real server does not pay.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Set in the environment of the re-executed, pinned benchmark.
 const PINNED_ENV: &str = "SCIM_BENCH_PINNED";
 
