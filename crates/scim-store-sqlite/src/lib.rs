@@ -25,9 +25,9 @@
 //!   share of such a read (see `pool.rs`). A page of the index that would
 //!   step over rows it does not return (rank checkpoints not current) goes
 //!   back to the pool (`query::Work`). A read that takes several
-//!   statements runs in one read transaction (one snapshot); a point
-//!   query, a user's direct groups and a page's groups (`groups_of_each`)
-//!   are one statement each.
+//!   statements runs in one read transaction (one snapshot), as a page's
+//!   groups (`groups_of_each`: the memberships, then the groups) do; a
+//!   point query and a user's direct groups are one statement each.
 //! - **Index paging** without a filter takes its total from
 //!   `resource_counts` and starts deep pages from in-memory rank
 //!   checkpoints (every 16th id) valid for the snapshot's `gen` (see
