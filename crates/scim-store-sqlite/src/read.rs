@@ -154,9 +154,11 @@ pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result
 /// The memberships of the members between `?2` and `?3` (`?1` is the
 /// tenant), in the (tenant, member_id) index: one range scan, stopped after
 /// `?4` rows. `+ 0` keeps the limit out of the plan (see
-/// `query::limit_offset`).
+/// `query::limit_offset`). The order is the index's own (its entries end
+/// with the primary key's `group_id`), so it costs no sort; `asked_only`
+/// and `per_member` walk the rows in it.
 const MEMBER_RANGE_SQL: &str = "SELECT member_id, group_id FROM memberships INDEXED BY memberships_member
-     WHERE tenant = ?1 AND member_id >= ?2 AND member_id <= ?3 LIMIT ?4 + 0";
+     WHERE tenant = ?1 AND member_id >= ?2 AND member_id <= ?3 ORDER BY member_id, group_id LIMIT ?4 + 0";
 
 /// The memberships of the members in the JSON array `?2`: one probe each.
 const MEMBER_PROBES_SQL: &str = "SELECT m.member_id, m.group_id
@@ -212,8 +214,18 @@ fn per_member(
     // For each run (by its first row), the answer that took its groups.
     let mut answered: Vec<Option<usize>> = vec![None; rows.len()];
     let mut out: Vec<Vec<GroupRef>> = Vec::with_capacity(members.len());
+    // Members in order (a page in id order) walk the rows once; others
+    // search them. (Id comparisons were the largest part of a page's
+    // groups after SQLite's own work: docs/performance.md.)
+    let in_order = members.is_sorted();
+    let mut walked = 0;
     for member in members {
-        let start = rows.partition_point(|(m, ..)| m < member);
+        let start = if in_order {
+            walked += rows[walked..].iter().take_while(|(m, ..)| m < member).count();
+            walked
+        } else {
+            rows.partition_point(|(m, ..)| m < member)
+        };
         let end = start + rows[start..].iter().take_while(|(m, ..)| m == member).count();
         let answer = match answered.get(start).copied().flatten() {
             _ if start == end => Vec::new(),
@@ -302,19 +314,34 @@ fn member_groups(conn: &Connection, tenant: &str, members: &[String]) -> Result<
         .query_map(params![tenant, low, high, to_i64((cap as u64).saturating_add(1))], pair)?
         .collect::<rusqlite::Result<_>>()?;
     if rows.len() <= cap {
-        // Sorted, not hashed: a page's ids mostly come sorted already.
-        let mut wanted: Vec<&str> = members.iter().map(String::as_str).collect();
-        wanted.sort_unstable();
-        return Ok(rows
-            .into_iter()
-            .filter(|(m, _)| wanted.binary_search(&m.as_str()).is_ok())
-            .collect());
+        return Ok(asked_only(rows, members));
     }
     let list = serde_json::Value::from(members.to_vec()).to_string();
     Ok(conn
         .prepare_cached(MEMBER_PROBES_SQL)?
         .query_map(params![tenant, list], pair)?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The rows (in member order) of the members asked about: for members in
+/// order too (a page in id order), one walk of both lists; otherwise a
+/// binary search of each row's member among them, sorted.
+fn asked_only(rows: Vec<(String, String)>, members: &[String]) -> Vec<(String, String)> {
+    if members.is_sorted() {
+        let mut asked = members.iter().peekable();
+        return rows
+            .into_iter()
+            .filter(|(m, _)| {
+                while asked.next_if(|a| *a < m).is_some() {}
+                asked.peek().is_some_and(|a| *a == m)
+            })
+            .collect();
+    }
+    let mut wanted: Vec<&str> = members.iter().map(String::as_str).collect();
+    wanted.sort_unstable();
+    rows.into_iter()
+        .filter(|(m, _)| wanted.binary_search(&m.as_str()).is_ok())
+        .collect()
 }
 
 fn direct_group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, GroupRef, bool)> {
@@ -623,5 +650,35 @@ mod tests {
                 assert!(line.contains("id=?)"), "{plan}");
             }
         }
+    }
+
+    #[test]
+    fn a_pages_memberships_come_in_member_order_without_a_sort() {
+        let config = SqliteConfig::new(":memory:");
+        let conn = db::open_writer(&Location::new(&config), &config, &Arc::new(Registry::builtin())).unwrap();
+        let plan = plan_of(&conn, MEMBER_RANGE_SQL, &["t", "a", "b", "10"]);
+        assert!(plan.contains("COVERING INDEX memberships_member"), "{plan}");
+        // `asked_only` and `per_member` walk the rows in this order; a sort
+        // step would mean the index no longer gives it.
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
+
+    #[test]
+    fn asked_only_keeps_the_rows_of_the_members_asked_in_or_out_of_order() {
+        let row = |m: &str, g: &str| (m.to_string(), g.to_string());
+        let rows = vec![
+            row("a", "g1"),
+            row("b", "g1"),
+            row("b", "g2"),
+            row("c", "g1"),
+            row("d", "g3"),
+        ];
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let want = vec![row("b", "g1"), row("b", "g2"), row("d", "g3")];
+        assert_eq!(asked_only(rows.clone(), &ids(&["b", "bb", "d", "e"])), want);
+        assert_eq!(asked_only(rows.clone(), &ids(&["d", "b", "e"])), want);
+        assert_eq!(asked_only(rows.clone(), &ids(&["b", "b", "d"])), want);
+        assert_eq!(asked_only(rows.clone(), &ids(&["0", "z"])), Vec::new());
+        assert_eq!(asked_only(rows, &ids(&["a", "b", "c", "d"])).len(), 5);
     }
 }

@@ -157,6 +157,10 @@ pub async fn members_groups_of_each_over_pages_and_spread_members(store: Arc<dyn
             "members asked about more than once",
             [1, 4, 1, 0, 1, 0, 2].iter().map(|&i| users[i].clone()).collect(),
         ),
+        (
+            "in id order, some twice",
+            [0, 0, 1, 3, 3, 3, 4].iter().map(|&i| users[i].clone()).collect(),
+        ),
     ];
     for (what, ids) in cases {
         let each = ok(f.store.groups_of_each(&f.ctx, &ids).await, what);
