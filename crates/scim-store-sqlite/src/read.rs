@@ -156,7 +156,7 @@ pub(crate) fn groups_of(conn: &Connection, tenant: &str, member: &str) -> Result
 /// `?4` rows. `+ 0` keeps the limit out of the plan (see
 /// `query::limit_offset`). The order is the index's own (its entries end
 /// with the primary key's `group_id`), so it costs no sort; `asked_only`
-/// and `per_member` walk the rows in it.
+/// relies on it, and `per_member`'s sort then finds the rows in order.
 const MEMBER_RANGE_SQL: &str = "SELECT member_id, group_id FROM memberships INDEXED BY memberships_member
      WHERE tenant = ?1 AND member_id >= ?2 AND member_id <= ?3 ORDER BY member_id, group_id LIMIT ?4 + 0";
 
@@ -658,8 +658,8 @@ mod tests {
         let conn = db::open_writer(&Location::new(&config), &config, &Arc::new(Registry::builtin())).unwrap();
         let plan = plan_of(&conn, MEMBER_RANGE_SQL, &["t", "a", "b", "10"]);
         assert!(plan.contains("COVERING INDEX memberships_member"), "{plan}");
-        // `asked_only` and `per_member` walk the rows in this order; a sort
-        // step would mean the index no longer gives it.
+        // `asked_only` relies on this order; a sort step would mean the
+        // index no longer gives it.
         assert!(!plan.contains("TEMP B-TREE"), "{plan}");
     }
 
